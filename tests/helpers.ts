@@ -191,7 +191,9 @@ export async function runLesson(
   await using lesson = startLesson(file, args, options);
   if (options.input !== undefined) lesson.write(options.input);
   lesson.endInput();
-  return lesson.finished(options.timeoutMs);
+  // `return await`, not `return`: `await using` disposes (kills) at scope exit, which a
+  // bare `return promise` reaches before the lesson has finished.
+  return await lesson.finished(options.timeoutMs);
 }
 
 /** True when `command` is on the PATH: interop tests skip, naming the package, when not. */

@@ -35,12 +35,22 @@ export function pythonTable(chapters: Chapter[]): string {
     }
   }
   const rows = PYTHON_LABS.flatMap((lab) =>
-    lab.files.map((name) => {
+    lab.files.map((name, index) => {
       const where = claimedBy.get(name)?.join(", ") ?? REPLACED_BY_BOOK[name] ?? "planned";
-      return `| ${cell(lab.lab)} | \`${name}\` | ${where} |`;
+      // The lab's name on its first row only, so the groups stand out.
+      return `| ${index === 0 ? cell(lab.lab) : ""} | \`${name}\` | ${where} |`;
     }),
   );
   return ["| Python lab | file | replaced by |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** Markdown as `bun fmt` writes it, so `bun run format` and `bun run readme --check` agree. */
+export function formatMarkdown(text: string): string {
+  const result = Bun.spawnSync(["bun", "fmt", "--stdin-filepath", "README.md"], {
+    stdin: new TextEncoder().encode(text),
+  });
+  if (result.exitCode !== 0) throw new Error(`bun fmt failed: ${result.stderr.toString()}`);
+  return result.stdout.toString();
 }
 
 /** README text with both tables replaced between their `<!-- name:start/end -->` markers. */
@@ -51,7 +61,9 @@ export function renderReadme(readme: string, chapters: Chapter[] = listChapters(
       throw new Error(`README.md lacks the <!-- ${name}:start/end --> markers`);
     return text.replace(pattern, (_all, start: string, end: string) => `${start}${table}\n${end}`);
   };
-  return fill(fill(readme, "lessons", lessonsTable(chapters)), "python", pythonTable(chapters));
+  return formatMarkdown(
+    fill(fill(readme, "lessons", lessonsTable(chapters)), "python", pythonTable(chapters)),
+  );
 }
 
 if (import.meta.main) {
