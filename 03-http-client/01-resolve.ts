@@ -1,0 +1,141 @@
+/**
+ * @title Resolve a name
+ * @summary Turn a host name into the IP addresses a socket can connect to, before any connection.
+ * @run bun run 03-http-client/01-resolve.ts [--host example.com] [--json]
+ * @python socket-02.py
+ *
+ * A socket connects to an address, never to a name: `example.com` must first become
+ * something like 93.184.215.14. The Python lab's `gethostbyname` gave one IPv4 address;
+ * a name may have several, IPv4 and IPv6, and a client should be ready to try each.
+ * With no --host this resolves `localhost`, which /etc/hosts answers offline.
+ */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+/** The system resolver, or a stand-in (tests use one: they never ask real DNS servers). */
+export type Resolver = (name: string) => Promise<{ address: string; family: number }[]>;
+
+/** An IP literal (IPv6 with or without brackets), or a name made of dot-separated labels. */
+export function isValidHost(host: string): boolean {
+  if (isIP(host.replace(/^\[(.*)\]$/, "$1")) !== 0) return true;
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+  return name.length > 0 && name.length <= 253 && name.split(".").every((part) => label.test(part));
+}
+
+export const invalidHostMessage = (host: string): string =>
+  `${JSON.stringify(host)} is not a valid host name: use letters, digits, hyphens and dots (like example.com) or an IP address`;
+
+const unknownHost = (host: string): Error =>
+  new Error(`unknown host ${host}: no address was found for that name; check the spelling`);
+
+/** Every address of `host`, in the order the system prefers; an IP literal is its own answer. */
+export async function resolveHost(
+  host: string,
+  resolver: Resolver = (name) => lookup(name, { all: true }),
+): Promise<{ address: string; family: 4 | 6 }[]> {
+  const literal = host.replace(/^\[(.*)\]$/, "$1");
+  const family = isIP(literal);
+  if (family === 4 || family === 6) return [{ address: literal, family }];
+  if (!isValidHost(host)) throw new Error(invalidHostMessage(host));
+  // RFC 6761: names under .invalid never exist, so there is no one to ask.
+  if (/(^|\.)invalid\.?$/i.test(host)) throw unknownHost(host);
+  let found: { address: string; family: number }[];
+  try {
+    found = await resolver(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (code === "ENOTFOUND" || code === "ENODATA") throw unknownHost(host);
+    throw new Error(`looking up ${host} failed (${code}): are you offline? try an IP address`);
+  }
+  if (found.length === 0) throw unknownHost(host);
+  return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+}
+
+// The rest is what every lesson of this chapter uses to read its command line.
+
+/** `1.2.3.4:80` or `[::1]:80`, as people write an address with its port. */
+export const formatEndpoint = (address: string, port: number): string =>
+  address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+
+/** A port from the command line: a whole number; 0 ("any free port") only for servers. */
+export function parsePort(text: string, flag = "port", lowest = 1): number {
+  if (/^\d+$/.test(text) && Number(text) >= lowest && Number(text) <= 65535) return Number(text);
+  throw new Error(`--${flag} must be a whole number from ${lowest} to 65535, not "${text}"`);
+}
+
+/** Seconds from the command line (decimals allowed) as milliseconds, `fallback` if absent. */
+export function parseSeconds(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback * 1000;
+  if (/^\d*\.?\d+$/.test(text) && Number(text) > 0) return Number(text) * 1000;
+  throw new Error(`--${flag} must be a number of seconds above 0, not "${text}"`);
+}
+
+/** What to say when a server cannot listen: above all, a port already in use. */
+export function listenError(error: unknown, host: string, port: number | string): string {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  if (code === "EADDRINUSE")
+    return `port ${port} on ${host} is already in use: stop the other program, or pass --port 0`;
+  return `cannot listen on ${host} port ${port} (${code}): check --host and --port`;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O }>>["values"];
+
+/**
+ * `--help` prints the usage and exits 0; a bad flag, or a sentence thrown by `check`, is
+ * printed with the usage and exits 2. Returns what `check` makes of the flags.
+ */
+export function parseCommandLine<O extends Options, R>(
+  usage: string,
+  options: O,
+  check: (values: Parsed<O>, positionals: string[]) => R,
+  maxPositionals = 0,
+): R {
+  try {
+    const all = { ...options, help: { type: "boolean", short: "h" } } as const;
+    const { values, positionals } = parseArgs({ options: all, allowPositionals: true });
+    if ((values as { help?: boolean }).help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    const extra = positionals[maxPositionals];
+    if (extra !== undefined) throw new Error(`unexpected argument "${extra}"`);
+    return check(values as Parsed<O>, positionals);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+}
+
+const usage = `usage: bun run 03-http-client/01-resolve.ts [--host NAME] [--json]
+
+Resolves a host name (default: localhost) to all its IP addresses.
+  --host NAME   the name to resolve, e.g. example.com (needs a network)
+  --json        print one JSON document instead of text`;
+
+if (import.meta.main) {
+  const flags = { host: { type: "string" }, json: { type: "boolean" } } as const;
+  const { host = "localhost", json } = parseCommandLine(usage, flags, (values) => {
+    if (values.host !== undefined && !isValidHost(values.host))
+      throw new Error(invalidHostMessage(values.host));
+    if (values.host === undefined && !values.json)
+      console.log("(no --host given: resolving localhost; try --host example.com)");
+    return values;
+  });
+  const started = performance.now();
+  try {
+    const addresses = await resolveHost(host);
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    if (json) console.log(JSON.stringify({ host, addresses, ms }, null, 2));
+    else {
+      console.log(`${host} has ${addresses.length} address(es), found in ${ms} ms:`);
+      for (const { address, family } of addresses) console.log(`  ${address}  (IPv${family})`);
+      console.log("a client connects to the first one, and tries the next if that fails");
+    }
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+}

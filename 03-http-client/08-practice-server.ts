@@ -1,0 +1,145 @@
+/**
+ * @title Practice server
+ * @summary A local HTTP server to practise on: a page, a chunked stream, a redirect, a large body, broken replies.
+ * @run bun run 03-http-client/08-practice-server.ts [--host 127.0.0.1] [--port 8080] [--tls]
+ * @python new
+ *
+ * Two listeners, so the client lessons work offline: `Bun.serve` with correct responses
+ * (09-correct-responses.ts) and, on the next port, a raw TCP listener with hand-written
+ * ones that Bun.serve never sends: a 1xx, trailers, broken replies (10-raw-responses.ts).
+ * Every client lesson starts this in-process when given no host. --tls serves https with
+ * the practice certificate, which clients trust with --ca 03-http-client/localhost-cert.pem.
+ */
+import type { Server } from "bun";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as cli from "./01-resolve.ts";
+import { PAGES, serveCorrectResponses } from "./09-correct-responses.ts";
+import { RAW_PATHS, startRawServer } from "./10-raw-responses.ts";
+
+/** The chapter's self-signed certificate for localhost, 127.0.0.1 and ::1: for practice only. */
+export const PRACTICE_CERT = join(import.meta.dir, "localhost-cert.pem");
+const PRACTICE_KEY = join(import.meta.dir, "localhost-key.pem");
+
+export function startPracticeServer({ host = "127.0.0.1", port = 0, rawPort = 0, tls = false }) {
+  const pem = readPem;
+  const keys = tls ? { cert: pem(PRACTICE_CERT), key: pem(PRACTICE_KEY) } : undefined;
+  const raw = startRawServer({ host, port: rawPort, tls: keys });
+  /** The full URL of a practice path, on the raw listener's port for its own paths. */
+  const url = (path = "/"): string => {
+    const where = cli.formatEndpoint(
+      host,
+      RAW_PATHS.includes(path) ? raw.port : (http.port ?? port),
+    );
+    return `${tls ? "https" : "http"}://${where}${path}`;
+  };
+  const index = (): string => [...PAGES, ...RAW_PATHS].map((path) => `${url(path)}\n`).join("");
+  let http: Server<undefined>;
+  try {
+    http = serveCorrectResponses({ host, port, tls: keys }, index);
+  } catch (error) {
+    raw.stop(true);
+    throw error;
+  }
+  const stop = (): void => (http.stop(true), raw.stop(true));
+  return { host, port: http.port ?? port, rawPort: raw.port, url, stop };
+}
+
+/** The text of a PEM file (a certificate for --ca), or a sentence saying why it cannot be read. */
+export function readPem(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code}): give a PEM file`,
+    );
+  }
+}
+
+type ClientFlags = { host?: string; port?: string; json?: boolean };
+/** The flags of the host/port client lessons, which `clientTarget` reads. */
+const TEXT = { type: "string" } as const;
+export const CLIENT_FLAGS = { host: TEXT, port: TEXT, json: { type: "boolean" } } as const;
+
+/** Where a client lesson connects: --host/--port; with neither, this server, started here. */
+export function clientTarget(values: ClientFlags, defaultPort: number, tls = false) {
+  if (values.host !== undefined || values.port !== undefined) {
+    const host = values.host ?? "127.0.0.1";
+    if (!cli.isValidHost(host)) throw new Error(cli.invalidHostMessage(host));
+    const port = values.port ? cli.parsePort(values.port) : defaultPort;
+    return { host, port, practice: false, stop() {} };
+  }
+  const { host, port, stop } = startPracticeServer({ tls });
+  const where = cli.formatEndpoint(host, port);
+  if (!values.json)
+    console.log(`(no --host: started the practice server on ${where}; try --host example.com)`);
+  return { host, port, practice: true, stop };
+}
+
+/**
+ * What a URL client fetches: a URL (`example.com/x` is http://example.com/x), or a /path on
+ * this server, started here, whose certificate it then trusts (with --tls) unless --ca.
+ */
+export function requestTarget(
+  where: string,
+  flags: { tls?: boolean; ca?: string; json?: boolean },
+) {
+  const { tls = false, ca, json } = flags;
+  if (where.startsWith("/")) {
+    const practice = startPracticeServer({ tls });
+    if (!json) console.log("(no URL: started the practice server; try https://example.com/)");
+    return {
+      url: new URL(practice.url(where)),
+      ca: readPem(ca ?? PRACTICE_CERT),
+      stop: practice.stop,
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(where) ? where : `http://${where}`);
+  } catch {
+    throw new Error(`"${where}" is not a URL: write it like http://example.com/path`);
+  }
+  if (!/^https?:$/.test(url.protocol))
+    throw new Error(`only http(s):// URLs, not ${url.protocol}//`);
+  if (!cli.isValidHost(url.hostname)) throw new Error(cli.invalidHostMessage(url.hostname));
+  if (tls) url.protocol = "https:";
+  return { url, ca: ca === undefined ? undefined : readPem(ca), stop() {} };
+}
+
+const usage = `usage: bun run 03-http-client/08-practice-server.ts [--host H] [--port N] [--tls]
+
+Serves practice HTTP responses until Ctrl-C.
+  --host H   address to listen on (default 127.0.0.1; ::1 for IPv6)
+  --port N   port of the correct responses (default 8080; 0 = any free port);
+             the hand-written ones are on the next port (any free port with 0)
+  --tls      serve https with the practice certificate, ${PRACTICE_CERT}`;
+
+if (import.meta.main) {
+  const flags = {
+    host: { type: "string" },
+    port: { type: "string" },
+    tls: { type: "boolean" },
+  } as const;
+  const options = cli.parseCommandLine(usage, flags, (values) => {
+    const port = cli.parsePort(values.port ?? "8080", "port", 0);
+    return { host: values.host ?? "127.0.0.1", port, rawPort: port && port + 1, tls: values.tls };
+  });
+  try {
+    const practice = startPracticeServer(options);
+    const { host, port, rawPort } = practice;
+    console.log(`listening on ${cli.formatEndpoint(host, port)} (tcp)`);
+    console.log(
+      `hand-written responses on ${cli.formatEndpoint(host, rawPort)}: ${RAW_PATHS.join(" ")}`,
+    );
+    console.log(`the list: ${practice.url("/")}; Ctrl-C stops`);
+    const stop = (): never => (practice.stop(), process.exit(0));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  } catch (error) {
+    console.error(
+      cli.listenError(error, options.host, options.port && `${options.port} or ${options.rawPort}`),
+    );
+    process.exit(1);
+  }
+}
