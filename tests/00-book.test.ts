@@ -107,8 +107,10 @@ describe("every lesson keeps the book's conventions", () => {
   test("no lesson imports from another chapter, and only built-ins from outside", () => {
     for (const lesson of lessons) {
       const source = readFileSync(join(ROOT, lesson.file), "utf8");
-      for (const match of source.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
-        const spec = match[1] ?? "";
+      for (const match of source.matchAll(
+        /^\s*(?:import|export)\b[^'"]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm,
+      )) {
+        const spec = match[1] ?? match[2] ?? match[3] ?? "";
         const ok =
           spec === "bun" ||
           spec.startsWith("bun:") ||
