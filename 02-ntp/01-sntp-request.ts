@@ -43,7 +43,11 @@ export async function requestTime(address: string, port: number, timeoutMs = 200
   });
   try {
     const t1 = ntp.nowMs(); // last thing before the request leaves
-    socket.send(buildRequest(t1), port, address);
+    try {
+      socket.send(buildRequest(t1), port, address);
+    } catch (error) {
+      throw cli.cannotSend(where, error); // no route (offline), a broadcast address...
+    }
     const silence = new cli.NtpError(
       `No answer from ${where} in ${timeoutMs / 1000} s: check the host and port.`,
     );
@@ -85,7 +89,7 @@ if (import.meta.main) {
       flags.timeoutMs,
     );
     server.local?.close();
-    const fields = cli.describePacket(reply);
+    const fields = ntp.describePacket(reply);
     const times = { t1: cli.utc(t1), t2: cli.utc(t2), t3: cli.utc(t3), t4: cli.utc(t4) };
     if (flags.json) {
       const decoded = Object.fromEntries(fields.map(({ field, value }) => [field, value]));

@@ -38,15 +38,20 @@ export async function querySntp(address: string, port: number, timeoutMs = 2000,
   let deliver = (_event: Event): void => {};
   // Connected: the kernel drops datagrams from anyone else, and turns an ICMP
   // "port unreachable" into an ECONNREFUSED error, so we need not wait for a timeout.
-  const socket = await Bun.udpSocket({
-    hostname: address.includes(":") ? "::" : "0.0.0.0",
-    binaryType: "uint8array",
-    connect: { hostname: address, port },
-    socket: {
-      data: (_socket, bytes) => deliver({ bytes, t4: ntp.nowMs() }),
-      // Bun 1.4.5 calls this with (error) alone, not (socket, error) as typed: oven-sh/bun#35215.
-      error: (...args: unknown[]) => deliver(args.find((arg) => arg instanceof Error) ?? null),
-    },
+  // Promise.try: when connect finds no route, Bun.udpSocket throws rather than rejects.
+  const socket = await Promise.try(() =>
+    Bun.udpSocket({
+      hostname: address.includes(":") ? "::" : "0.0.0.0",
+      binaryType: "uint8array",
+      connect: { hostname: address, port },
+      socket: {
+        data: (_socket, bytes) => deliver({ bytes, t4: ntp.nowMs() }),
+        // Bun 1.4.5 calls this with (error) alone, not (socket, error) as typed: oven-sh/bun#35215.
+        error: (...args: unknown[]) => deliver(args.find((arg) => arg instanceof Error) ?? null),
+      },
+    }),
+  ).catch((error: unknown) => {
+    throw cli.cannotSend(where, error); // no route (offline), a broadcast address...
   });
   const next = (deadline: number): Promise<Event> =>
     new Promise((resolve) => {
@@ -94,7 +99,7 @@ export async function querySntp(address: string, port: number, timeoutMs = 2000,
   }
   throw new cli.NtpError(
     ignored > 0
-      ? `${where} answered, but never with the origin timestamp we sent (a stale or spoofed reply), so we ignored it: try again.`
+      ? `${where} answered, but never with the origin timestamp we sent (a late or spoofed reply), so we ignored it: try again, perhaps with a longer --timeout.`
       : `No answer from ${where} after ${attempts} tries of ${timeoutMs / 1000} s each: check the host and port, and that UDP gets through.`,
   );
 }

@@ -46,9 +46,11 @@ chapter's server, started in this process.
   --timeout  seconds to wait for each of 3 tries per sample (default 2)
   --json     print one JSON document instead of text`;
 
-/** Milliseconds to the microsecond; an offset gets its sign, + or -. */
-const ms = (value: number, signed = false): string =>
-  `${signed && value >= 0 ? "+" : ""}${value.toFixed(3)} ms`;
+/** Milliseconds to the microsecond; an offset gets its sign, + or - (+0.000, never -0.000). */
+function ms(value: number, signed = false): string {
+  const shown = value.toFixed(3).replace(/^-(?=0\.0+$)/, ""); // toFixed gives "-0.000"
+  return `${signed && !shown.startsWith("-") ? "+" : ""}${shown} ms`;
+}
 
 if (import.meta.main) {
   const flags = cli.clientFlags(usage, true);

@@ -10,6 +10,8 @@
  * echoes the client's transmit timestamp so the client can pair reply and request, and
  * never answers with more bytes than it got (or it would amplify a spoofed flood).
  */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import * as ntp from "./ntp-packet.ts";
 
@@ -113,7 +115,7 @@ if (import.meta.main) {
     console.log(usage);
     process.exit(0);
   }
-  const { host } = values;
+  const { host, refid } = values;
   const port = Number(values.port);
   const stratum = Number(values.stratum);
   if (!/^\d+$/.test(values.port) || port > 65535)
@@ -124,15 +126,14 @@ if (import.meta.main) {
     EADDRINUSE: `UDP port ${port} is already in use: stop the other program, or choose another port (--port 0 takes any free one).`,
     EACCES: `Not allowed to use UDP port ${port}: ports below 1024 need root; use --port ${DEFAULT_PORT}.`,
   };
-  const { refid } = values;
+  // Bun reports a name it cannot resolve as a bind error with an unrelated code: ask first.
+  if (!isIP(host) && !(await lookup(host).catch(() => null)))
+    fail(`Cannot find the address of ${host}: check the name, or give an IP address.`, 1);
   const server = await startNtpServer({ host, port, stratum, refid, log: console.log }).catch(
     (error: NodeJS.ErrnoException) => {
       if (error instanceof RangeError) fail(`--refid: ${error.message}.`, 2);
       const code = error.code ?? error.message;
-      fail(
-        why[code] ?? `Cannot listen on ${host} port ${port} (${code}): is that address ours?`,
-        1,
-      );
+      fail(why[code] ?? `Cannot listen on ${host} port ${port} (${code}): is the address ours?`, 1);
     },
   );
   // Handlers first: a test (or a person) may press Ctrl-C as soon as the line appears.

@@ -1,16 +1,29 @@
 /**
- * What the chapter's three clients share that is not the protocol: how they take their
- * flags, which server they ask (with no --host, this chapter's server, started in-process,
- * so the lessons work offline), and how they put fields and times into words.
+ * The command line the chapter's three clients share (the protocol is in ntp-packet.ts):
+ * their flags, which server they ask (with no --host, this chapter's server, started
+ * in-process, so the lessons work offline), and failures as one sentence each.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
+import { getSystemErrorMessage, parseArgs } from "node:util";
 import { startNtpServer } from "./04-sntp-server.ts";
 import * as ntp from "./ntp-packet.ts";
 
 /** A failure to report in one sentence: no answer, or an answer we cannot use. */
 export class NtpError extends Error {}
+
+/**
+ * The error a socket call throws when the system will not send there at all (no route on
+ * an offline machine, a broadcast address, an IPv6 address without its interface), as an
+ * NtpError; any other error is passed on unchanged.
+ */
+export function cannotSend(where: string, error: unknown): unknown {
+  const { errno, code } = error as NodeJS.ErrnoException;
+  if (typeof errno !== "number") return error;
+  return new NtpError(
+    `Cannot send to ${where}: ${getSystemErrorMessage(-Math.abs(errno))} (${code}); check the address and this machine's network.`,
+  );
+}
 
 export const endpoint = (address: string, port: number): string =>
   `${address.includes(":") ? `[${address}]` : address}:${port}`;
@@ -47,7 +60,7 @@ export function clientFlags(usage: string, withSamples = false) {
     const { port, timeout, samples = "1" } = values as typeof values & { samples?: string };
     if (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535))
       throw new TypeError(`--port must be a whole number from 1 to 65535, not "${port}".`);
-    if (!(+timeout > 0 && +timeout <= 60))
+    if (!/^\d*\.?\d+$/.test(timeout) || !(+timeout > 0 && +timeout <= 60))
       throw new TypeError(
         `--timeout must be seconds, more than 0 and at most 60, not "${timeout}".`,
       );
@@ -65,81 +78,3 @@ export function clientFlags(usage: string, withSamples = false) {
 export const utc = (ms: number): string => ntp.formatTimestamp(ntp.toNtpTimestamp(ms));
 
 export const REAL_THING = "For the real thing add --host pool.ntp.org --port 123.";
-
-/** One field of a packet: its value as decoded, and what it means in words. */
-export interface FieldReading {
-  field: string;
-  value: number | string;
-  meaning: string;
-}
-
-/** Every field of a packet, in wire order, as a person (or a JSON reader) wants it. */
-export function describePacket(packet: ntp.NtpPacket): FieldReading[] {
-  const { stratum } = packet;
-  const milliseconds = (seconds: number): string => `${(seconds * 1000).toFixed(3)} ms`;
-  return [
-    { field: "leap", value: packet.leap, meaning: ntp.LEAP_MEANINGS[packet.leap] ?? "" },
-    { field: "version", value: packet.version, meaning: `NTPv${packet.version}` },
-    { field: "mode", value: packet.mode, meaning: ntp.MODE_NAMES[packet.mode] ?? "" },
-    {
-      field: "stratum",
-      value: stratum,
-      meaning:
-        stratum === 0
-          ? "kiss-o'-death: a message, not the time"
-          : stratum === 1
-            ? "primary: it reads a reference clock itself"
-            : stratum < 16
-              ? `secondary: ${stratum - 1} server(s) between it and a reference clock`
-              : "unsynchronized",
-    },
-    {
-      field: "poll",
-      value: packet.poll,
-      meaning: `polling interval 2^${packet.poll} s = ${2 ** packet.poll} s`,
-    },
-    {
-      field: "precision",
-      value: packet.precision,
-      meaning: `its clock ticks in 2^${packet.precision} s = ${(2 ** packet.precision * 1e6).toFixed(3)} µs`,
-    },
-    {
-      field: "rootDelay",
-      value: packet.rootDelay,
-      meaning: `${milliseconds(packet.rootDelay)} round trip to its reference clock`,
-    },
-    {
-      field: "rootDispersion",
-      value: packet.rootDispersion,
-      meaning: `${milliseconds(packet.rootDispersion)} of error it admits to`,
-    },
-    {
-      field: "referenceId",
-      value: ntp.referenceIdText(stratum, packet.referenceId),
-      meaning:
-        stratum <= 1
-          ? "text: the kind of clock (or a kiss code)"
-          : "the IPv4 address of its server (a hash, for IPv6)",
-    },
-    {
-      field: "referenceTimestamp",
-      value: ntp.formatTimestamp(packet.referenceTimestamp),
-      meaning: "when its clock was last set",
-    },
-    {
-      field: "originTimestamp",
-      value: ntp.hexTimestamp(packet.originTimestamp),
-      meaning: "our request's transmit field, echoed back",
-    },
-    {
-      field: "receiveTimestamp",
-      value: ntp.formatTimestamp(packet.receiveTimestamp),
-      meaning: "T2: our request reached it",
-    },
-    {
-      field: "transmitTimestamp",
-      value: ntp.formatTimestamp(packet.transmitTimestamp),
-      meaning: "T3: this reply left it",
-    },
-  ];
-}

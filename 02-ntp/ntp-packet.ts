@@ -1,7 +1,8 @@
 /**
  * The NTP packet: the 48-byte header every NTP client and server exchange over UDP
  * (NTPv4, RFC 5905 section 7.3; SNTP, the simple subset this chapter speaks, is RFC 4330).
- * The client and the server of this chapter share it, so both read and write the same bytes.
+ * The client and the server of this chapter share it, so both read and write the same bytes;
+ * `describePacket`, at the end, says what each field means (lesson 01 prints it).
  *
  *    0                   1                   2                   3
  *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -152,10 +153,16 @@ export function formatTimestamp(timestamp: NtpTimestamp): string {
 export const hexTimestamp = (timestamp: NtpTimestamp): string =>
   `${timestamp.seconds.toString(16).padStart(8, "0")}.${timestamp.fraction.toString(16).padStart(8, "0")}`;
 
-/** The reference ID as a person reads it: text at stratum 0 and 1, an address above. */
+/**
+ * The reference ID as a person reads it: text at stratum 0 and 1, an address above. Text
+ * that is not printable ASCII is shown in hex: these bytes come from the network, and a
+ * hostile server could otherwise send escape codes to the student's terminal.
+ */
 export function referenceIdText(stratum: number, referenceId: Uint8Array): string {
-  if (stratum <= 1) return new TextDecoder().decode(referenceId).replace(/\0+$/, "");
-  return Array.from(referenceId).join(".");
+  if (stratum > 1) return Array.from(referenceId).join(".");
+  const text = String.fromCharCode(...referenceId).replace(/\0+$/, "");
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  return `0x${Array.from(referenceId, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**
@@ -229,4 +236,82 @@ export function encodePacket(packet: NtpPacket): Uint8Array {
     view.setUint32(20 + index * 8, timestamp.fraction);
   });
   return bytes;
+}
+
+/** One field of a packet: its value as decoded, and what it means in words. */
+export interface FieldReading {
+  field: string;
+  value: number | string;
+  meaning: string;
+}
+
+/** Every field of a packet, in wire order, as a person (or a JSON reader) wants it. */
+export function describePacket(packet: NtpPacket): FieldReading[] {
+  const { stratum } = packet;
+  const milliseconds = (seconds: number): string => `${(seconds * 1000).toFixed(3)} ms`;
+  return [
+    { field: "leap", value: packet.leap, meaning: LEAP_MEANINGS[packet.leap] ?? "" },
+    { field: "version", value: packet.version, meaning: `NTPv${packet.version}` },
+    { field: "mode", value: packet.mode, meaning: MODE_NAMES[packet.mode] ?? "" },
+    {
+      field: "stratum",
+      value: stratum,
+      meaning:
+        stratum === 0
+          ? "kiss-o'-death: a message, not the time"
+          : stratum === 1
+            ? "primary: it reads a reference clock itself"
+            : stratum < 16
+              ? `secondary: ${stratum - 1} server(s) between it and a reference clock`
+              : "unsynchronized",
+    },
+    {
+      field: "poll",
+      value: packet.poll,
+      meaning: `polling interval 2^${packet.poll} s = ${2 ** packet.poll} s`,
+    },
+    {
+      field: "precision",
+      value: packet.precision,
+      meaning: `its clock ticks in 2^${packet.precision} s = ${(2 ** packet.precision * 1e6).toFixed(3)} µs`,
+    },
+    {
+      field: "rootDelay",
+      value: packet.rootDelay,
+      meaning: `${milliseconds(packet.rootDelay)} round trip to its reference clock`,
+    },
+    {
+      field: "rootDispersion",
+      value: packet.rootDispersion,
+      meaning: `${milliseconds(packet.rootDispersion)} of error it admits to`,
+    },
+    {
+      field: "referenceId",
+      value: referenceIdText(stratum, packet.referenceId),
+      meaning:
+        stratum <= 1
+          ? "text: the kind of clock (or a kiss code)"
+          : "the IPv4 address of its server (a hash, for IPv6)",
+    },
+    {
+      field: "referenceTimestamp",
+      value: formatTimestamp(packet.referenceTimestamp),
+      meaning: "when its clock was last set",
+    },
+    {
+      field: "originTimestamp",
+      value: hexTimestamp(packet.originTimestamp),
+      meaning: "our request's transmit field, echoed back",
+    },
+    {
+      field: "receiveTimestamp",
+      value: formatTimestamp(packet.receiveTimestamp),
+      meaning: "T2: our request reached it",
+    },
+    {
+      field: "transmitTimestamp",
+      value: formatTimestamp(packet.transmitTimestamp),
+      meaning: "T3: this reply left it",
+    },
+  ];
 }

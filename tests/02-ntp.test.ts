@@ -10,7 +10,7 @@ import { buildRequest, requestTime } from "../02-ntp/01-sntp-request.ts";
 import { problemWith, querySntp } from "../02-ntp/02-careful-client.ts";
 import { measureOffset, offsetAndDelay } from "../02-ntp/03-clock-offset.ts";
 import { answer, startNtpServer, type RunningServer } from "../02-ntp/04-sntp-server.ts";
-import { chooseServer, describePacket, NtpError } from "../02-ntp/client-cli.ts";
+import { chooseServer, NtpError } from "../02-ntp/client-cli.ts";
 import * as ntp from "../02-ntp/ntp-packet.ts";
 import {
   canUsePrivateNetwork,
@@ -110,7 +110,13 @@ const badReplies: [string, (request: Uint8Array) => Uint8Array[], (where: string
       `${where} answered with 47 bytes, not an NTP packet (48 or more, in 4-byte words): is it an NTP server?`,
   ],
   [
-    "a reply in mode 3 (client), as an echo server would send",
+    "a reply of 50 bytes, not whole 4-byte words",
+    mutate((reply) => Uint8Array.from([...reply, 0, 0])),
+    (where) =>
+      `${where} answered with 50 bytes, not an NTP packet (48 or more, in 4-byte words): is it an NTP server?`,
+  ],
+  [
+    "a reply in mode 3 (client) that quotes our bytes",
     mutate((reply) => void (reply[0] = (0 << 6) | (4 << 3) | 3)),
     (where) => `${where} answered in mode 3 (client), not 4 (server): is it an NTP server?`,
   ],
@@ -135,10 +141,16 @@ const badReplies: [string, (request: Uint8Array) => Uint8Array[], (where: string
     (where) => `${where} says its own clock is not synchronized: ask another server.`,
   ],
   [
-    "replies whose origin is not the bytes we sent (spoofed or stale)",
+    "replies whose origin is not the bytes we sent (spoofed or late)",
     mutate((reply) => crypto.getRandomValues(reply.subarray(24, 32)) && reply),
     (where) =>
-      `${where} answered, but never with the origin timestamp we sent (a stale or spoofed reply), so we ignored it: try again.`,
+      `${where} answered, but never with the origin timestamp we sent (a late or spoofed reply), so we ignored it: try again, perhaps with a longer --timeout.`,
+  ],
+  [
+    "an echo server: our own request back, whose origin field is zero",
+    (request) => [request.slice()],
+    (where) =>
+      `${where} answered, but never with the origin timestamp we sent (a late or spoofed reply), so we ignored it: try again, perhaps with a longer --timeout.`,
   ],
   [
     "silence",
@@ -197,6 +209,8 @@ describe("ntp-packet.ts: the 48-byte packet and NTP time", () => {
     expect(ntp.referenceIdText(1, ntp.encodeReferenceId(1, "GPS"))).toBe("GPS");
     expect(ntp.referenceIdText(3, locl)).toBe("76.79.67.76");
     expect(ntp.referenceIdText(2, ntp.encodeReferenceId(2, "192.0.2.7"))).toBe("192.0.2.7");
+    // Bytes from the network that are not printable text (an escape code) are shown in hex.
+    expect(ntp.referenceIdText(0, Uint8Array.from([0x1b, 0x5b, 0x32, 0x4a]))).toBe("0x1b5b324a");
     expect(() => ntp.encodeReferenceId(1, "gps")).toThrow(
       'at stratum 1 the reference ID is 1-4 capital letters or digits (like GPS or LOCL), not "gps"',
     );
@@ -215,7 +229,7 @@ describe("ntp-packet.ts: the 48-byte packet and NTP time", () => {
   });
 
   test("describePacket puts each field into words", () => {
-    const fields = describePacket(ntp.decodePacket(goodReply(new Uint8Array(48))));
+    const fields = ntp.describePacket(ntp.decodePacket(goodReply(new Uint8Array(48))));
     const byName = Object.fromEntries(fields.map((field) => [field.field, field]));
     expect(fields.map((field) => field.field)).toEqual([
       "leap",
@@ -496,6 +510,10 @@ describe("02-careful-client: resend on silence, trust only what echoes our bytes
     expect(
       problemWith({ ...good, stratum: 0, referenceId: ntp.encodeReferenceId(1, "XYZ") }, "x"),
     ).toBe("x sent a kiss-o'-death (stratum 0, code XYZ): it will not serve you now.");
+    const escape = Uint8Array.from([0x1b, 0x5b, 0x32, 0x4a]); // ESC [ 2 J clears a terminal
+    expect(problemWith({ ...good, stratum: 0, referenceId: escape }, "x")).toBe(
+      "x sent a kiss-o'-death (stratum 0, code 0x1b5b324a): it will not serve you now.",
+    );
     expect(problemWith({ ...good, stratum: 16 }, "x")).toBe(
       "x says its own clock is not synchronized: ask another server.",
     );
@@ -564,6 +582,20 @@ describe("02-careful-client: resend on silence, trust only what echoes our bytes
         stdout: "",
         stderr: "Cannot find the address of no-such-host.invalid: check the name.\n",
       });
+    },
+  );
+
+  test.skipIf(!PRIVATE)(
+    "run with no route to the host (private network, as offline): one sentence, every client",
+    async () => {
+      const args = ["--host", "192.0.2.5", "--port", "123"];
+      for (const file of [REQUEST, CAREFUL, OFFSET]) {
+        const run = await runLesson(file, args, { argvPrefix: PRIVATE_NETWORK });
+        expect({ code: run.code, stderr: run.stderr }).toEqual({
+          code: 1,
+          stderr: `Cannot send to 192.0.2.5:123: network is unreachable (ENETUNREACH); check the address and this machine's network.\n`,
+        });
+      }
     },
   );
 });
@@ -656,6 +688,11 @@ describe("the clients' command line", () => {
     [CAREFUL, ["--port", "70000"], '--port must be a whole number from 1 to 65535, not "70000".'],
     [CAREFUL, ["--port", "0"], '--port must be a whole number from 1 to 65535, not "0".'],
     [OFFSET, ["--port", "12x"], '--port must be a whole number from 1 to 65535, not "12x".'],
+    [
+      OFFSET,
+      ["--timeout", "0x10"],
+      '--timeout must be seconds, more than 0 and at most 60, not "0x10".',
+    ],
     [OFFSET, ["--samples", "0"], '--samples must be a whole number from 1 to 20, not "0".'],
     [OFFSET, ["--samples", "21"], '--samples must be a whole number from 1 to 20, not "21".'],
     [REQUEST, ["--samples", "2"], "Unknown option '--samples'"],
@@ -730,6 +767,21 @@ describe("04-sntp-server, run as a student would", () => {
       stderr: `UDP port ${holder.port} is already in use: stop the other program, or choose another port (--port 0 takes any free one).\n`,
     });
   });
+
+  test.skipIf(!PRIVATE)(
+    "a --host name that cannot be looked up (private network): one sentence, exit 1",
+    async () => {
+      const run = await runLesson(SERVER, ["--host", "no-such-host.invalid", "--port", "0"], {
+        argvPrefix: PRIVATE_NETWORK,
+      });
+      expect(run).toEqual({
+        code: 1,
+        stdout: "",
+        stderr:
+          "Cannot find the address of no-such-host.invalid: check the name, or give an IP address.\n",
+      });
+    },
+  );
 
   const usageErrors: [string[], string][] = [
     [["--stratum", "0"], '--stratum must be a whole number from 1 to 15, not "0".'],

@@ -66,10 +66,14 @@ export async function bench(): Promise<BenchRow[]> {
       stdio: ["ignore", "ignore", "ignore"],
     },
   );
-  await udpRequest(oursPort, buildRequest(Date.now()), { attempts: 60, waitMs: 250 });
-  const oursRate = await answersPerSecond(oursPort);
-  lesson.kill("SIGINT");
-  await lesson.exited;
+  let oursRate: Awaited<ReturnType<typeof answersPerSecond>>;
+  try {
+    await udpRequest(oursPort, buildRequest(Date.now()), { attempts: 60, waitMs: 250 });
+    oursRate = await answersPerSecond(oursPort);
+  } finally {
+    lesson.kill("SIGINT"); // also when it never answered: no server is left running
+    await lesson.exited;
+  }
   if (!hasCommand("chronyd")) {
     const none = "chronyd not installed (Debian package chrony)";
     return [
