@@ -11,7 +11,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseCommandLine, runClient } from "./command-line.ts";
 
 /** The system resolver, or a stand-in (tests use one: they never ask real DNS servers). */
 export type Resolver = (name: string) => Promise<{ address: string; family: number }[]>;
@@ -53,62 +53,6 @@ export async function resolveHost(
   return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
 }
 
-// The rest is what every lesson of this chapter uses to read its command line.
-
-/** `1.2.3.4:80` or `[::1]:80`, as people write an address with its port. */
-export const formatEndpoint = (address: string, port: number): string =>
-  address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-
-/** A port from the command line: a whole number; 0 ("any free port") only for servers. */
-export function parsePort(text: string, flag = "port", lowest = 1): number {
-  if (/^\d+$/.test(text) && Number(text) >= lowest && Number(text) <= 65535) return Number(text);
-  throw new Error(`--${flag} must be a whole number from ${lowest} to 65535, not "${text}"`);
-}
-
-/** Seconds from the command line (decimals allowed) as milliseconds, `fallback` if absent. */
-export function parseSeconds(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback * 1000;
-  if (/^\d*\.?\d+$/.test(text) && Number(text) > 0) return Number(text) * 1000;
-  throw new Error(`--${flag} must be a number of seconds above 0, not "${text}"`);
-}
-
-/** What to say when a server cannot listen: above all, a port already in use. */
-export function listenError(error: unknown, host: string, port: number | string): string {
-  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-  if (code === "EADDRINUSE")
-    return `port ${port} on ${host} is already in use: stop the other program, or pass --port 0`;
-  return `cannot listen on ${host} port ${port} (${code}): check --host and --port`;
-}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O }>>["values"];
-
-/**
- * `--help` prints the usage and exits 0; a bad flag, or a sentence thrown by `check`, is
- * printed with the usage and exits 2. Returns what `check` makes of the flags.
- */
-export function parseCommandLine<O extends Options, R>(
-  usage: string,
-  options: O,
-  check: (values: Parsed<O>, positionals: string[]) => R,
-  maxPositionals = 0,
-): R {
-  try {
-    const all = { ...options, help: { type: "boolean", short: "h" } } as const;
-    const { values, positionals } = parseArgs({ options: all, allowPositionals: true });
-    if ((values as { help?: boolean }).help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    const extra = positionals[maxPositionals];
-    if (extra !== undefined) throw new Error(`unexpected argument "${extra}"`);
-    return check(values as Parsed<O>, positionals);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
-}
-
 const usage = `usage: bun run 03-http-client/01-resolve.ts [--host NAME] [--json]
 
 Resolves a host name (default: localhost) to all its IP addresses.
@@ -124,8 +68,8 @@ if (import.meta.main) {
       console.log("(no --host given: resolving localhost; try --host example.com)");
     return values;
   });
-  const started = performance.now();
-  try {
+  await runClient(async () => {
+    const started = performance.now();
     const addresses = await resolveHost(host);
     const ms = Math.round((performance.now() - started) * 10) / 10;
     if (json) console.log(JSON.stringify({ host, addresses, ms }, null, 2));
@@ -134,8 +78,5 @@ if (import.meta.main) {
       for (const { address, family } of addresses) console.log(`  ${address}  (IPv${family})`);
       console.log("a client connects to the first one, and tries the next if that fails");
     }
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
+  });
 }

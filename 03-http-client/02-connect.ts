@@ -10,8 +10,9 @@
  * addresses, so we try each in turn. With no --host it connects to the practice server.
  */
 import type { Socket, TLSOptions } from "bun";
-import * as cli from "./01-resolve.ts";
-import { CLIENT_FLAGS, clientTarget } from "./08-practice-server.ts";
+import { type Resolver, resolveHost } from "./01-resolve.ts";
+import * as cli from "./command-line.ts";
+import { CLIENT_FLAGS, clientTarget } from "./08-practice-server.ts"; // when no --host is given
 
 type Listeners = { data?(chunk: Buffer): void; drain?(): void; close?(why: Error | null): void };
 
@@ -41,10 +42,10 @@ export class Connection {
 const WHY: Record<string, string> = {
   ECONNREFUSED: "nothing listens there (connection refused); check the port, or start the server",
   EHOSTUNREACH: "no route to that host; check the address and your network",
-  ENETUNREACH: "that network is unreachable from here; check the address and your network",
+  ENETUNREACH: "no route to that network; check the address and your network",
 };
 
-export type ConnectOptions = { timeoutMs?: number; tls?: TLSOptions; resolver?: cli.Resolver };
+export type ConnectOptions = { timeoutMs?: number; tls?: TLSOptions; resolver?: Resolver };
 
 /** Connects to one address within `timeoutMs`; rejects with one sentence when it cannot. */
 export function connect(address: string, port: number, options: ConnectOptions = {}) {
@@ -60,49 +61,53 @@ export function connect(address: string, port: number, options: ConnectOptions =
     connection.socket?.terminate(); // ends a TLS handshake; a TCP connect cannot be called off
   }, timeoutMs);
   const ready = (): void => {
-    if (timedOut) return;
     clearTimeout(timer);
     connection.connectMs = performance.now() - started;
     resolve(connection);
   };
-  Bun.connect<Connection>({
-    hostname: address,
-    port,
-    data: connection,
-    tls,
-    socket: {
-      open(socket) {
-        if (timedOut) return socket.terminate(); // too late: we gave up already
-        connection.socket = socket;
-        if (!tls) ready(); // with TLS, it is ready when the handshake is over
+  try {
+    Bun.connect<Connection>({
+      hostname: address,
+      port,
+      data: connection,
+      tls,
+      socket: {
+        open(socket) {
+          if (timedOut) return socket.terminate(); // too late: we gave up already
+          connection.socket = socket;
+          if (!tls) ready(); // with TLS, it is ready when the handshake is over
+        },
+        handshake(_socket, _success, error) {
+          connection.authorizationError = error;
+          ready();
+        },
+        data(socket, chunk) {
+          if (socket.data.listeners.data) socket.data.listeners.data(chunk);
+          else socket.data.early.push(chunk);
+        },
+        drain: (socket) => socket.data.listeners.drain?.(),
+        close(socket, error) {
+          socket.data.closed = { error: error ?? null };
+          socket.data.listeners.close?.(error ?? null);
+        },
+        connectError(_socket, error) {
+          clearTimeout(timer);
+          const code = (error as NodeJS.ErrnoException).code ?? error.message;
+          reject(new Error(`cannot connect to ${where}: ${WHY[code] ?? `it failed (${code})`}`));
+        },
       },
-      handshake(_socket, _success, error) {
-        connection.authorizationError = error;
-        ready();
-      },
-      data(socket, chunk) {
-        if (socket.data.listeners.data) socket.data.listeners.data(chunk);
-        else socket.data.early.push(chunk);
-      },
-      drain: (socket) => socket.data.listeners.drain?.(),
-      close(socket, error) {
-        socket.data.closed = { error: error ?? null };
-        socket.data.listeners.close?.(error ?? null);
-      },
-      connectError(_socket, error) {
-        clearTimeout(timer);
-        const code = (error as NodeJS.ErrnoException).code ?? error.message;
-        reject(new Error(`cannot connect to ${where}: ${WHY[code] ?? `it failed (${code})`}`));
-      },
-    },
-  }).catch(() => {}); // connectError has explained it already
+    }).catch(() => {}); // connectError has explained it already
+  } catch (error) {
+    clearTimeout(timer); // Bun checks the TLS options at once: a bad --ca file throws here
+    reject(new Error(`cannot connect to ${where}: ${(error as Error).message} (check --ca)`));
+  }
   return promise;
 }
 
 /** Resolves `host`, then tries each of its addresses in turn until one accepts. */
 export async function connectToHost(host: string, port: number, options: ConnectOptions = {}) {
   let lastError: unknown;
-  for (const { address } of await cli.resolveHost(host, options.resolver)) {
+  for (const { address } of await resolveHost(host, options.resolver)) {
     try {
       return await connect(address, port, options);
     } catch (error) {
@@ -127,7 +132,7 @@ if (import.meta.main) {
     json: values.json,
     target: clientTarget(values, 80),
   }));
-  try {
+  await cli.runClient(async () => {
     const connection = await connectToHost(target.host, target.port, { timeoutMs });
     const { localAddress, localPort, localFamily, remoteAddress, remotePort } = connection.socket;
     const connectMs = Math.round(connection.connectMs * 10) / 10;
@@ -139,10 +144,5 @@ if (import.meta.main) {
       console.log(`connected to ${target.host} port ${target.port} in ${connectMs} ms, and closed again
   our end:   ${cli.formatEndpoint(localAddress, localPort)} (${localFamily}; the kernel picked the port)
   their end: ${cli.formatEndpoint(remoteAddress, remotePort)}`);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

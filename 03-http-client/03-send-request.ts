@@ -10,9 +10,9 @@
  * request, and "read until the end" (next lesson) never ends. And sending is a loop, like
  * Python's sendall(): write() may take less than it was given, the rest waits for `drain`.
  */
-import * as cli from "./01-resolve.ts";
 import { type Connection, connectToHost } from "./02-connect.ts";
 import { CLIENT_FLAGS, clientTarget } from "./08-practice-server.ts";
+import * as cli from "./command-line.ts";
 
 export interface RequestLine {
   method?: string;
@@ -65,11 +65,17 @@ export async function sendAll(
       throw new Error(`${connection.where} closed the connection while we were sending`);
     rest = rest.subarray(written);
     if (rest.length === 0) return { writes, waits };
-    waits++; // the kernel's send buffer is full: wait until it has room again (or a close)
+    // The kernel's send buffer is full: wait until it has room (drain) or the peer closes,
+    // then give back the listeners we borrowed.
+    waits++;
     await new Promise<void>((resolve) => {
-      const { drain, close } = connection.listeners;
-      connection.listeners.drain = () => ((connection.listeners.drain = drain), resolve());
-      connection.listeners.close = (error) => (close?.(error), resolve());
+      const saved = connection.listeners;
+      const wake = (): void => ((connection.listeners = saved), resolve());
+      connection.listeners = {
+        ...saved,
+        drain: wake,
+        close: (why) => (wake(), saved.close?.(why)),
+      };
     });
   }
 }
@@ -82,8 +88,10 @@ export function readFirstLine(connection: Connection, maxBytes = 8192): Promise<
       data(chunk) {
         received = Buffer.concat([received, chunk]);
         const end = received.indexOf("\n");
+        if (end < 0 && received.length <= maxBytes) return; // not yet: wait for more
+        connection.listen({ data() {} }); // we have our answer: the rest is not kept
         if (end >= 0) resolve(received.toString("latin1", 0, end).replace(/\r$/, ""));
-        else if (received.length > maxBytes) reject(new Error(`no line end in ${maxBytes} bytes`));
+        else reject(new Error(`${connection.where} sent ${maxBytes} bytes without a line end`));
       },
       close: () => reject(new Error(`${connection.where} closed the connection without a reply`)),
     });
@@ -106,7 +114,7 @@ if (import.meta.main) {
     json: values.json,
     target: clientTarget(values, 80),
   }));
-  try {
+  await cli.runClient(async () => {
     const connection = await connectToHost(target.host, target.port);
     const request = buildRequest({ host: target.host, port: target.port, path });
     const { writes, waits } = await sendAll(connection, request);
@@ -118,10 +126,5 @@ if (import.meta.main) {
       console.log(`${request.replaceAll("\r\n", "\\r\\n\n")}
 sent ${bytes} bytes in ${writes} write(s), after ${waits} wait(s) for drain
 the server's first line: ${firstLine}`);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

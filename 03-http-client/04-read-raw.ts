@@ -9,10 +9,10 @@
  * until the close needs two guards: an idle timeout, for a server that stops talking but
  * keeps the connection open, and a size cap, for one that never stops.
  */
-import * as cli from "./01-resolve.ts";
 import { type Connection, connectToHost } from "./02-connect.ts";
 import { buildRequest, checkPath, sendAll } from "./03-send-request.ts";
 import { CLIENT_FLAGS, clientTarget } from "./08-practice-server.ts";
+import * as cli from "./command-line.ts";
 
 export interface ReceiveOptions {
   idleTimeoutMs?: number;
@@ -37,7 +37,7 @@ export function receive(
       if (error) reject(error);
       else resolve({ bytes, events });
     };
-    // Our own timer, restarted by every data event: socket.timeout() is coarse (BUN-NOTES).
+    // Our own timer, restarted by every data event: Bun's socket.timeout() ticks every ~4 s.
     const restartIdleTimer = (): void => {
       clearTimeout(idle);
       const why = `${connection.where} sent nothing for ${idleTimeoutMs / 1000} s (--idle-timeout) and did not close`;
@@ -65,14 +65,6 @@ export function receive(
   });
 }
 
-/** --max-bytes: a whole number of bytes above 0 (default 64 MiB). */
-export function parseMaxBytes(text: string | undefined): number {
-  if (text === undefined) return 64 * 1024 * 1024;
-  if (/^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) > 0)
-    return Number(text);
-  throw new Error(`--max-bytes must be a whole number of bytes above 0, not "${text}"`);
-}
-
 const usage = `usage: bun run 03-http-client/04-read-raw.ts [--host NAME] [--port N] [--path P]
        [--max-bytes N] [--idle-timeout S] [--json]
 
@@ -94,21 +86,19 @@ if (import.meta.main) {
   } as const;
   const args = cli.parseCommandLine(usage, flags, (values) => ({
     path: checkPath(values.path ?? "/"),
-    maxBytes: parseMaxBytes(values["max-bytes"]),
+    maxBytes: cli.parseMaxBytes(values["max-bytes"]),
     idleTimeoutMs: cli.parseSeconds("idle-timeout", values["idle-timeout"], 10),
     json: values.json,
     target: clientTarget(values, 80),
   }));
   const { target } = args;
-  try {
+  await cli.runClient(async () => {
     const started = performance.now();
     const connection = await connectToHost(target.host, target.port);
     await sendAll(connection, buildRequest({ ...target, path: args.path }));
     const chunks: Buffer[] = [];
-    const { bytes, events } = await receive(connection, {
-      ...args,
-      onData: (chunk) => !chunks.push(chunk),
-    });
+    const keep = (chunk: Buffer): boolean => (chunks.push(chunk), false); // false: not done yet
+    const { bytes, events } = await receive(connection, { ...args, onData: keep });
     const ms = Math.round(performance.now() - started);
     const response = Buffer.concat(chunks);
     const sizes = chunks.map((chunk) => chunk.length);
@@ -123,10 +113,5 @@ if (import.meta.main) {
         `\n--- ${bytes} bytes in ${events} data event(s) (${shown}); then the server closed, after ${ms} ms`,
       );
     }
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

@@ -11,9 +11,10 @@
  * and decide ourselves from what it reports. With no --host: the practice server, over TLS.
  */
 import { isIP } from "node:net";
-import * as cli from "./01-resolve.ts";
+import type { Resolver } from "./01-resolve.ts";
 import { type Connection, connectToHost } from "./02-connect.ts";
-import { CLIENT_FLAGS, clientTarget, PRACTICE_CERT, readPem } from "./08-practice-server.ts";
+import { CLIENT_FLAGS, clientTarget, PRACTICE_CERT } from "./08-practice-server.ts";
+import * as cli from "./command-line.ts";
 
 export interface TlsOptions {
   /** PEM text of the authorities to trust instead of the usual ones (Mozilla's list). */
@@ -21,7 +22,7 @@ export interface TlsOptions {
   /** Go on even when the certificate does not verify: for a test server, never a real one. */
   insecure?: boolean;
   timeoutMs?: number;
-  resolver?: cli.Resolver;
+  resolver?: Resolver;
 }
 
 /** Why a certificate did not verify, in words, from the code Bun gives (OpenSSL's codes). */
@@ -110,7 +111,7 @@ if (import.meta.main) {
     const practice = values.host === undefined && values.port === undefined;
     const ca = values.ca ?? (practice ? PRACTICE_CERT : undefined);
     const options = {
-      ca: ca === undefined ? undefined : readPem(ca),
+      ca: ca === undefined ? undefined : cli.readPem(ca),
       insecure: values.insecure,
       timeoutMs: cli.parseSeconds("timeout", values.timeout, 5),
     };
@@ -119,7 +120,7 @@ if (import.meta.main) {
     return { target, options, json: values.json };
   });
   const { target } = args;
-  try {
+  await cli.runClient(async () => {
     const connection = await connectTls(target.host, target.port, args.options);
     const session = describeTls(connection);
     const connectMs = Math.round(connection.connectMs * 10) / 10;
@@ -133,10 +134,5 @@ certificate: ${session.subject}
   valid:     ${session.validFrom} to ${session.validTo}
   sha256:    ${session.sha256}
 verified: ${session.verified ? `yes: signed by an authority we trust, for ${target.host}` : `NO (${session.problem}): going on only because of --insecure`}`);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

@@ -10,12 +10,12 @@
  * shown, not followed. With no URL it asks the practice server; give it a path to try
  * others: /chunked, /redirect, /trailers, /early-hints, /broken/chunk-size ...
  */
-import * as cli from "./01-resolve.ts";
 import { connectToHost } from "./02-connect.ts";
 import { buildRequest, sendAll } from "./03-send-request.ts";
 import { receive } from "./04-read-raw.ts";
 import { connectTls, describeTls, type TlsOptions } from "./05-tls.ts";
 import { requestTarget } from "./08-practice-server.ts";
+import * as cli from "./command-line.ts";
 import { headerValues, ResponseParser } from "./http-response.ts";
 
 export interface HttpOptions extends TlsOptions {
@@ -116,17 +116,16 @@ if (import.meta.main) {
     ca: { type: "string" },
     insecure: { type: "boolean" },
   } as const;
-  const check = (
-    values: { tls?: boolean; ca?: string; insecure?: boolean },
-    [where = "/"]: string[],
-  ) => ({ insecure: values.insecure, target: requestTarget(where, values) });
-  const { target, insecure } = cli.parseCommandLine(usage, flags, check, 1);
-  try {
+  const { target, insecure } = cli.parseCommandLine(
+    usage,
+    flags,
+    (values, [where = "/"]) => ({
+      insecure: values.insecure,
+      target: requestTarget(where, values),
+    }),
+    1,
+  );
+  await cli.runClient(async () => {
     printResponse(await httpRequest(target.url, { ca: target.ca, insecure }));
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

@@ -10,14 +10,13 @@
  * `--json` gives scripts the status, headers, body size and SHA-256, and the timing.
  */
 import { createHash } from "node:crypto";
-import * as cli from "./01-resolve.ts";
-import { parseMaxBytes } from "./04-read-raw.ts";
 import { type HttpOptions, httpRequest, printResponse } from "./06-http-client.ts";
 import { requestTarget } from "./08-practice-server.ts";
+import * as cli from "./command-line.ts";
 
 /** Fetches `url`; the body goes to `output` (a file) or is kept; its SHA-256 either way. */
 export async function httpGet(url: URL, options: HttpOptions & { output?: string } = {}) {
-  const sink = options.output === undefined ? undefined : Bun.file(options.output).writer();
+  const sink = options.output === undefined ? undefined : openOutput(options.output);
   const hash = createHash("sha256");
   const onBody = (bytes: Buffer): void => {
     hash.update(bytes);
@@ -29,6 +28,18 @@ export async function httpGet(url: URL, options: HttpOptions & { output?: string
     return { ...result, bodySha256: hash.digest("hex"), bodyFile: options.output ?? null };
   } finally {
     await sink?.end();
+  }
+}
+
+/** A file to write the body into, opened before we connect: a bad path costs no download. */
+function openOutput(file: string) {
+  try {
+    return Bun.file(file).writer();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      `cannot write to ${file} (${code}): check --output names a file in a folder that exists`,
+    );
   }
 }
 
@@ -74,7 +85,7 @@ if (import.meta.main) {
       const options = {
         output: values.output,
         json: values.json,
-        maxBytes: parseMaxBytes(values["max-bytes"]),
+        maxBytes: cli.parseMaxBytes(values["max-bytes"]),
         timeoutMs: cli.parseSeconds("connect-timeout", values["connect-timeout"], 5),
         idleTimeoutMs: cli.parseSeconds("idle-timeout", values["idle-timeout"], 10),
         insecure: values.insecure,
@@ -84,14 +95,9 @@ if (import.meta.main) {
     },
     1,
   );
-  try {
+  await cli.runClient(async () => {
     const result = await httpGet(target.url, { ...options, ca: target.ca });
     if (!options.json) printResponse(result, options.output);
     else console.log(JSON.stringify({ ...result, body: result.body?.toString("base64") }, null, 2));
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exitCode = 1;
-  } finally {
-    target.stop();
-  }
+  }, target.stop);
 }

@@ -11,49 +11,39 @@
  * the practice certificate, which clients trust with --ca 03-http-client/localhost-cert.pem.
  */
 import type { Server } from "bun";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as cli from "./01-resolve.ts";
+import { invalidHostMessage, isValidHost } from "./01-resolve.ts";
 import { PAGES, serveCorrectResponses } from "./09-correct-responses.ts";
 import { RAW_PATHS, startRawServer } from "./10-raw-responses.ts";
+import * as cli from "./command-line.ts";
 
 /** The chapter's self-signed certificate for localhost, 127.0.0.1 and ::1: for practice only. */
 export const PRACTICE_CERT = join(import.meta.dir, "localhost-cert.pem");
 const PRACTICE_KEY = join(import.meta.dir, "localhost-key.pem");
 
+/** Both listeners; `url(path)` gives a practice path's full URL, on whichever serves it. */
 export function startPracticeServer({ host = "127.0.0.1", port = 0, rawPort = 0, tls = false }) {
-  const pem = readPem;
-  const keys = tls ? { cert: pem(PRACTICE_CERT), key: pem(PRACTICE_KEY) } : undefined;
+  const keys = tls
+    ? { cert: cli.readPem(PRACTICE_CERT), key: cli.readPem(PRACTICE_KEY) }
+    : undefined;
   const raw = startRawServer({ host, port: rawPort, tls: keys });
-  /** The full URL of a practice path, on the raw listener's port for its own paths. */
-  const url = (path = "/"): string => {
-    const where = cli.formatEndpoint(
-      host,
-      RAW_PATHS.includes(path) ? raw.port : (http.port ?? port),
-    );
-    return `${tls ? "https" : "http"}://${where}${path}`;
-  };
-  const index = (): string => [...PAGES, ...RAW_PATHS].map((path) => `${url(path)}\n`).join("");
   let http: Server<undefined>;
   try {
-    http = serveCorrectResponses({ host, port, tls: keys }, index);
+    // `/` lists every practice URL, so it asks `url` (below) once both ports are known.
+    http = serveCorrectResponses({ host, port, tls: keys }, () =>
+      [...PAGES, ...RAW_PATHS].map((path) => `${url(path)}\n`).join(""),
+    );
   } catch (error) {
-    raw.stop(true);
+    raw.stop(true); // Bun.serve could not listen: do not leave the other listener behind
     throw error;
   }
+  const httpPort = http.port ?? port;
+  const url = (path = "/"): string => {
+    const where = cli.formatEndpoint(host, RAW_PATHS.includes(path) ? raw.port : httpPort);
+    return `${tls ? "https" : "http"}://${where}${path}`;
+  };
   const stop = (): void => (http.stop(true), raw.stop(true));
-  return { host, port: http.port ?? port, rawPort: raw.port, url, stop };
-}
-
-/** The text of a PEM file (a certificate for --ca), or a sentence saying why it cannot be read. */
-export function readPem(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    throw new Error(
-      `cannot read ${file} (${(error as NodeJS.ErrnoException).code}): give a PEM file`,
-    );
-  }
+  return { host, port: httpPort, rawPort: raw.port, url, stop };
 }
 
 type ClientFlags = { host?: string; port?: string; json?: boolean };
@@ -65,8 +55,8 @@ export const CLIENT_FLAGS = { host: TEXT, port: TEXT, json: { type: "boolean" } 
 export function clientTarget(values: ClientFlags, defaultPort: number, tls = false) {
   if (values.host !== undefined || values.port !== undefined) {
     const host = values.host ?? "127.0.0.1";
-    if (!cli.isValidHost(host)) throw new Error(cli.invalidHostMessage(host));
-    const port = values.port ? cli.parsePort(values.port) : defaultPort;
+    if (!isValidHost(host)) throw new Error(invalidHostMessage(host));
+    const port = values.port === undefined ? defaultPort : cli.parsePort(values.port);
     return { host, port, practice: false, stop() {} };
   }
   const { host, port, stop } = startPracticeServer({ tls });
@@ -90,7 +80,7 @@ export function requestTarget(
     if (!json) console.log("(no URL: started the practice server; try https://example.com/)");
     return {
       url: new URL(practice.url(where)),
-      ca: readPem(ca ?? PRACTICE_CERT),
+      ca: cli.readPem(ca ?? PRACTICE_CERT),
       stop: practice.stop,
     };
   }
@@ -102,9 +92,9 @@ export function requestTarget(
   }
   if (!/^https?:$/.test(url.protocol))
     throw new Error(`only http(s):// URLs, not ${url.protocol}//`);
-  if (!cli.isValidHost(url.hostname)) throw new Error(cli.invalidHostMessage(url.hostname));
+  if (!isValidHost(url.hostname)) throw new Error(invalidHostMessage(url.hostname));
   if (tls) url.protocol = "https:";
-  return { url, ca: ca === undefined ? undefined : readPem(ca), stop() {} };
+  return { url, ca: ca === undefined ? undefined : cli.readPem(ca), stop() {} };
 }
 
 const usage = `usage: bun run 03-http-client/08-practice-server.ts [--host H] [--port N] [--tls]
@@ -122,24 +112,15 @@ if (import.meta.main) {
     tls: { type: "boolean" },
   } as const;
   const options = cli.parseCommandLine(usage, flags, (values) => {
-    const port = cli.parsePort(values.port ?? "8080", "port", 0);
+    // 65535 has no next port for the hand-written responses.
+    const port = cli.parsePort(values.port ?? "8080", "port", 0, 65534);
     return { host: values.host ?? "127.0.0.1", port, rawPort: port && port + 1, tls: values.tls };
   });
-  try {
-    const practice = startPracticeServer(options);
-    const { host, port, rawPort } = practice;
-    console.log(`listening on ${cli.formatEndpoint(host, port)} (tcp)`);
-    console.log(
-      `hand-written responses on ${cli.formatEndpoint(host, rawPort)}: ${RAW_PATHS.join(" ")}`,
-    );
-    console.log(`the list: ${practice.url("/")}; Ctrl-C stops`);
-    const stop = (): never => (practice.stop(), process.exit(0));
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  } catch (error) {
-    console.error(
-      cli.listenError(error, options.host, options.port && `${options.port} or ${options.rawPort}`),
-    );
-    process.exit(1);
-  }
+  const { host, port, rawPort } = options;
+  const ports = port && `${port} or ${rawPort}`;
+  const practice = cli.serveUntilStopped(host, ports, () => startPracticeServer(options));
+  console.log(
+    `hand-written responses on ${cli.formatEndpoint(host, practice.rawPort)}: ${RAW_PATHS.join(" ")}`,
+  );
+  console.log(`the list: ${practice.url("/")}; Ctrl-C stops`);
 }

@@ -9,7 +9,7 @@
  * knows the size, chunked for a stream whose end it cannot know, nothing at all for a
  * 204, a 304 or a HEAD. Try `curl -v http://127.0.0.1:8080/chunked` beside our client.
  */
-import * as cli from "./01-resolve.ts";
+import * as cli from "./command-line.ts";
 
 /** The paths served here, for lists and for tests. */
 export const PAGES = "/ /chunked /redirect /large /no-content /not-modified".split(" ");
@@ -75,14 +75,8 @@ if (import.meta.main) {
     host: values.host ?? "127.0.0.1",
     port: cli.parsePort(values.port ?? "8080", "port", 0),
   }));
-  try {
+  cli.serveUntilStopped(host, port, () => {
     const server = serveCorrectResponses({ host, port });
-    console.log(`listening on ${cli.formatEndpoint(host, server.port ?? port)} (tcp)`);
-    const stop = (): never => (server.stop(true), process.exit(0));
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  } catch (error) {
-    console.error(cli.listenError(error, host, port));
-    process.exit(1);
-  }
+    return { port: server.port ?? port, stop: () => server.stop(true) };
+  });
 }

@@ -10,7 +10,7 @@
  * path below is the exact text sent; a client that reads them learns what can go wrong.
  */
 import type { Socket, TLSOptions } from "bun";
-import { formatEndpoint, listenError, parseCommandLine, parsePort } from "./01-resolve.ts";
+import { parseCommandLine, parsePort, serveUntilStopped } from "./command-line.ts";
 
 /** Path -> the pieces of the response, written one after the other. */
 export const RAW_RESPONSES: Record<string, string[]> = {
@@ -127,14 +127,8 @@ if (import.meta.main) {
     host: values.host ?? "127.0.0.1",
     port: parsePort(values.port ?? "8081", "port", 0),
   }));
-  try {
+  serveUntilStopped(host, port, () => {
     const server = startRawServer({ host, port });
-    console.log(`listening on ${formatEndpoint(host, server.port)} (tcp)`);
-    const stop = (): never => (server.stop(true), process.exit(0));
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  } catch (error) {
-    console.error(listenError(error, host, port));
-    process.exit(1);
-  }
+    return { port: server.port, stop: () => server.stop(true) };
+  });
 }

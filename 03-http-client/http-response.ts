@@ -11,8 +11,9 @@
  *   - `Content-Length: N`: exactly N bytes
  *   - neither: the body runs until the server closes the connection
  *
- * Anything it cannot frame safely is an `HttpResponseError` whose message is one
- * sentence for a person: what was wrong with the response.
+ * Every line, each head and the body have a size limit, so a hostile server cannot make
+ * it hold unbounded bytes. Anything it cannot frame safely, or that passes a limit, is an
+ * `HttpResponseError` whose message is one sentence for a person: what was wrong.
  */
 
 export class HttpResponseError extends Error {
@@ -22,6 +23,8 @@ export class HttpResponseError extends Error {
 export interface ResponseLimits {
   /** Longest status line, header or chunk-size line, in bytes. */
   maxLineBytes: number;
+  /** Most bytes in one head (status line and fields, folded lines included), or in the trailers. */
+  maxHeadBytes: number;
   /** Most header fields in one head (and in the trailers). */
   maxHeaders: number;
   /** Largest body; more is an error, not a silent cut. */
@@ -30,6 +33,7 @@ export interface ResponseLimits {
 
 export const DEFAULT_LIMITS: ResponseLimits = {
   maxLineBytes: 8192,
+  maxHeadBytes: 64 * 1024,
   maxHeaders: 100,
   maxBodyBytes: 64 * 1024 * 1024,
 };
@@ -67,6 +71,13 @@ const MAX_INFORMATIONAL = 10;
 const quote = (line: string): string =>
   JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line);
 
+/**
+ * A field value without the whitespace around it: only SP and HTAB (JavaScript's trim()
+ * would also eat byte 0xA0), and a bare CR becomes a space (RFC 9112 section 2.2).
+ */
+const fieldValue = (text: string): string =>
+  text.replace(/^[ \t]+|[ \t]+$/g, "").replaceAll("\r", " ");
+
 export class ResponseParser {
   /** 1xx responses received before the final one (103 Early Hints, 100 Continue). */
   readonly informational: ResponseHead[] = [];
@@ -79,6 +90,8 @@ export class ResponseParser {
   private fields: Header[] = [];
   /** Body bytes still expected: of the whole body (Content-Length) or of the current chunk. */
   private remaining = 0;
+  /** Bytes of the head (or trailers) so far: line limits alone do not bound folded lines. */
+  private headBytes = 0;
   private readonly limits: ResponseLimits;
 
   constructor(
@@ -117,9 +130,11 @@ export class ResponseParser {
         return;
       case "status":
         throw new HttpResponseError(
-          this.pending.length === 0 && this.informational.length === 0
-            ? "the server closed the connection without sending any response"
-            : "the server closed the connection in the middle of the status line",
+          this.pending.length > 0
+            ? "the server closed the connection in the middle of the status line"
+            : this.informational.length > 0
+              ? "the server closed the connection after an informational (1xx) response, before the real one"
+              : "the server closed the connection without sending any response",
         );
       case "headers":
         throw new HttpResponseError(
@@ -157,6 +172,13 @@ export class ResponseParser {
           return 0;
         }
         if (newline > this.limits.maxLineBytes) this.lineTooLong();
+        if (this.state === "status" || this.state === "headers" || this.state === "trailers") {
+          this.headBytes += newline + 1;
+          if (this.headBytes > this.limits.maxHeadBytes)
+            throw new HttpResponseError(
+              `the ${this.state === "trailers" ? "trailers are" : "headers are"} over ${this.limits.maxHeadBytes} bytes in all, too large to accept`,
+            );
+        }
         // RFC 9112 lets a recipient accept a bare LF as a line end; we drop one CR before it.
         const end = newline > 0 && data[newline - 1] === 0x0d ? newline - 1 : newline;
         this.line(data.toString("latin1", 0, end));
@@ -195,6 +217,8 @@ export class ResponseParser {
       throw new HttpResponseError(
         `the response does not start with an HTTP status line (got ${quote(line)}): is this port an HTTP server?`,
       );
+    if (!/^[1-5]/.test(match[2] ?? ""))
+      throw new HttpResponseError(`the status code ${match[2]} is not an HTTP one (100 to 599)`);
     this.head = {
       httpVersion: `1.${match[1]}`,
       status: Number(match[2]),
@@ -209,7 +233,7 @@ export class ResponseParser {
     const last = this.fields.at(-1);
     if (/^[ \t]/.test(line) && last) {
       // Obsolete line folding: a user agent must replace it with a space (RFC 9112 5.2).
-      last[1] = `${last[1]} ${line.trim()}`;
+      last[1] = `${last[1]} ${fieldValue(line)}`;
       return;
     }
     const colon = line.indexOf(":");
@@ -218,7 +242,7 @@ export class ResponseParser {
       throw new HttpResponseError(`malformed header line ${quote(line)}: expected "Name: value"`);
     if (this.fields.length >= this.limits.maxHeaders)
       throw new HttpResponseError(`too many header fields: more than ${this.limits.maxHeaders}`);
-    this.fields.push([name, line.slice(colon + 1).trim()]);
+    this.fields.push([name, fieldValue(line.slice(colon + 1))]);
   }
 
   private endOfFields(): void {
@@ -235,6 +259,7 @@ export class ResponseParser {
       if (this.informational.push(head) > MAX_INFORMATIONAL)
         throw new HttpResponseError(`more than ${MAX_INFORMATIONAL} informational (1xx) responses`);
       this.head = null;
+      this.headBytes = 0; // the real response's head gets a limit of its own
       this.state = "status";
       return;
     }
@@ -295,6 +320,7 @@ export class ResponseParser {
     this.remaining = Number.parseInt(size, 16);
     if (this.remaining === 0) {
       this.fields = this.trailers;
+      this.headBytes = 0;
       this.state = "trailers";
     } else {
       this.state = "chunk-data";
@@ -318,7 +344,9 @@ export class ResponseParser {
         ? `the status line is ${limit}: is this port an HTTP server?`
         : this.state === "headers" || this.state === "trailers"
           ? `a header line is ${limit}, too long to accept`
-          : `a chunk-size line is ${limit}: the chunked body is malformed`,
+          : this.state === "chunk-end"
+            ? "a chunk is longer than its announced size (its data was not followed by CRLF)"
+            : `a chunk-size line is ${limit}: the chunked body is malformed`,
     );
   }
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as resolve from "../03-http-client/01-resolve.ts";
@@ -18,7 +18,7 @@ import {
   readFirstLine,
   sendAll,
 } from "../03-http-client/03-send-request.ts";
-import { parseMaxBytes, receive } from "../03-http-client/04-read-raw.ts";
+import { receive } from "../03-http-client/04-read-raw.ts";
 import { certificateProblem, connectTls, describeTls } from "../03-http-client/05-tls.ts";
 import { httpRequest } from "../03-http-client/06-http-client.ts";
 import { httpGet } from "../03-http-client/07-http-get.ts";
@@ -30,6 +30,7 @@ import {
 } from "../03-http-client/08-practice-server.ts";
 import { largeBody, PAGES } from "../03-http-client/09-correct-responses.ts";
 import { RAW_PATHS, RAW_RESPONSES } from "../03-http-client/10-raw-responses.ts";
+import * as commandLine from "../03-http-client/command-line.ts";
 import {
   HttpResponseError,
   headerValues,
@@ -302,6 +303,29 @@ describe("http-response.ts: the parser, fed bytes in pieces of any size", () => 
     expect(fails("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")).toBe(
       "the server switched protocols (101), which this client never asked for",
     );
+    for (const code of ["000", "099", "600", "999"])
+      expect(fails(`HTTP/1.1 ${code} Odd\r\nContent-Length: 0\r\n\r\n`)).toBe(
+        `the status code ${code} is not an HTTP one (100 to 599)`,
+      );
+    expect(fails("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")).toBe(
+      "the server closed the connection after an informational (1xx) response, before the real one",
+    );
+    // Data running past its chunk's size, far enough that no CRLF comes within a line's limit.
+    expect(
+      fails(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok${"x".repeat(9000)}`, {
+        end: false,
+      }),
+    ).toBe("a chunk is longer than its announced size (its data was not followed by CRLF)");
+  });
+
+  test("field values: only SP and HTAB are trimmed, a bare CR becomes a space", () => {
+    const { parser } = parse(
+      "HTTP/1.1 200 OK\r\nX-Nbsp: \t a\xa0 \r\nX-Cr: a\rb\r\nContent-Length: 0\r\n\r\n",
+    );
+    expect(parser.head?.headers.slice(0, 2)).toEqual([
+      ["X-Nbsp", "a\xa0"],
+      ["X-Cr", "a b"],
+    ]);
   });
 
   test("limits: a header too long, too many headers, a body over the cap", () => {
@@ -313,6 +337,15 @@ describe("http-response.ts: the parser, fed bytes in pieces of any size", () => 
     );
     expect(fails(`${"HTTP/1.1 200 OK".padEnd(9000, "!")}`, { end: false })).toBe(
       "the status line is longer than 8192 bytes: is this port an HTTP server?",
+    );
+    // Folded lines are not fields and each is short, yet together they are bounded too.
+    const folded = `HTTP/1.1 200 OK\r\nX-Fold: a\r\n${` ${"f".repeat(1000)}\r\n`.repeat(70)}\r\n`;
+    expect(fails(folded, { end: false })).toBe(
+      "the headers are over 65536 bytes in all, too large to accept",
+    );
+    const longTrailers = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n${` ${"t".repeat(1000)}\r\n`.repeat(70)}`;
+    expect(fails(longTrailers, { end: false })).toBe(
+      "the trailers are over 65536 bytes in all, too large to accept",
     );
     const many = `HTTP/1.1 200 OK\r\n${"X-Many: 1\r\n".repeat(101)}\r\n`;
     expect(fails(many)).toBe("too many header fields: more than 100");
@@ -334,6 +367,49 @@ describe("http-response.ts: the parser, fed bytes in pieces of any size", () => 
     expect(fails(`HTTP/1.0 200 OK\r\n\r\n${"y".repeat(11)}`, { limits })).toBe(
       "the body passed the limit of 10 bytes (raise --max-bytes to accept more)",
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+describe("command-line.ts: what every script of the chapter does with its flags", () => {
+  test("command-line numbers: ports and seconds, each wrong one a sentence", () => {
+    expect(commandLine.parsePort("443")).toBe(443);
+    expect(commandLine.parsePort("0", "port", 0)).toBe(0);
+    expect(() => commandLine.parsePort("0")).toThrow(
+      '--port must be a whole number from 1 to 65535, not "0"',
+    );
+    expect(() => commandLine.parsePort("65536")).toThrow("from 1 to 65535");
+    expect(() => commandLine.parsePort("8o")).toThrow('not "8o"');
+    expect(() => commandLine.parsePort("65535", "port", 0, 65534)).toThrow(
+      '--port must be a whole number from 0 to 65534, not "65535"',
+    );
+    expect(commandLine.parseSeconds("timeout", "0.25", 5)).toBe(250);
+    expect(commandLine.parseSeconds("timeout", undefined, 5)).toBe(5000);
+    expect(() => commandLine.parseSeconds("timeout", "0", 5)).toThrow(
+      '--timeout must be a number of seconds above 0, not "0"',
+    );
+    expect(() => commandLine.parseSeconds("idle-timeout", "-1", 5)).toThrow(
+      "--idle-timeout must be",
+    );
+    expect(commandLine.formatEndpoint("::1", 80)).toBe("[::1]:80");
+    expect(commandLine.formatEndpoint("127.0.0.1", 80)).toBe("127.0.0.1:80");
+  });
+
+  test("a PEM file for --ca: a missing file and a file that is not PEM are one sentence each", () => {
+    expect(commandLine.readPem(PRACTICE_CERT)).toBe(CA);
+    expect(() => commandLine.readPem("/no/such/ca.pem")).toThrow(
+      "cannot read /no/such/ca.pem (ENOENT): give a PEM file",
+    );
+    const folder = mkdtempSync(join(tmpdir(), "not-pem-"));
+    try {
+      const notPem = join(folder, "ca.txt");
+      writeFileSync(notPem, "a certificate, honest\n");
+      expect(() => commandLine.readPem(notPem)).toThrow(
+        `${notPem} is not a PEM file (no "-----BEGIN" line): give a PEM certificate`,
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 
@@ -425,24 +501,6 @@ describe("01-resolve: names to addresses", () => {
     expect(resolve.invalidHostMessage("bad_host!")).toBe(
       '"bad_host!" is not a valid host name: use letters, digits, hyphens and dots (like example.com) or an IP address',
     );
-  });
-
-  test("command-line numbers: ports and seconds, each wrong one a sentence", () => {
-    expect(resolve.parsePort("443")).toBe(443);
-    expect(resolve.parsePort("0", "port", 0)).toBe(0);
-    expect(() => resolve.parsePort("0")).toThrow(
-      '--port must be a whole number from 1 to 65535, not "0"',
-    );
-    expect(() => resolve.parsePort("65536")).toThrow("from 1 to 65535");
-    expect(() => resolve.parsePort("8o")).toThrow('not "8o"');
-    expect(resolve.parseSeconds("timeout", "0.25", 5)).toBe(250);
-    expect(resolve.parseSeconds("timeout", undefined, 5)).toBe(5000);
-    expect(() => resolve.parseSeconds("timeout", "0", 5)).toThrow(
-      '--timeout must be a number of seconds above 0, not "0"',
-    );
-    expect(() => resolve.parseSeconds("idle-timeout", "-1", 5)).toThrow("--idle-timeout must be");
-    expect(resolve.formatEndpoint("::1", 80)).toBe("[::1]:80");
-    expect(resolve.formatEndpoint("127.0.0.1", 80)).toBe("127.0.0.1:80");
   });
 
   test("run as a student: localhost by default, --json, and the errors", async () => {
@@ -542,6 +600,14 @@ describe("02-connect: a TCP connection and its two ends", () => {
     );
   });
 
+  test("TLS options Bun refuses at once (a --ca that is no certificate) are one sentence", async () => {
+    using server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const ca = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n";
+    await expect(
+      connect("127.0.0.1", server.port, { timeoutMs: 300, tls: { ca } }),
+    ).rejects.toThrow(`cannot connect to 127.0.0.1:${server.port}: Invalid CA (check --ca)`);
+  });
+
   test("a TLS handshake that never comes ends at the connect timeout", async () => {
     using silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const started = performance.now();
@@ -571,6 +637,17 @@ describe("02-connect: a TCP connection and its two ends", () => {
         await expect(connect("127.0.0.1", port, { timeoutMs: 300 })).rejects.toThrow(
           `no connection to 127.0.0.1:${port} within 0.3 s: is it up?`,
         );
+        // Run as a student: the sentence, then the exit, although the kernel still retries
+        // the SYN for minutes (the lesson would hang there if it waited for it).
+        const spawned = await runLesson(
+          "03-http-client/02-connect.ts",
+          ["--port", String(port), "--timeout", "0.3"],
+          { timeoutMs: 15_000 },
+        );
+        expect({ code: spawned.code, err: spawned.stderr.trim() }).toEqual({
+          code: 1,
+          err: `no connection to 127.0.0.1:${port} within 0.3 s: is it up?`,
+        });
         first.close();
       } finally {
         child.kill();
@@ -672,8 +749,12 @@ describe("03-send-request: a request written by hand, sent with backpressure", (
       },
     });
     const connection = await connect("127.0.0.1", server.port);
+    const onClose = (): void => {};
+    connection.listen({ close: onClose });
     const { writes, waits } = await sendAll(connection, payload);
     await all.promise;
+    // Every wait borrowed the listeners and gave them back: none is left wrapped.
+    expect(connection.listeners).toEqual({ close: onClose });
     connection.close();
     expect(received.digest("hex")).toBe(sha256(payload));
     expect(waits).toBeGreaterThan(0); // 48 MiB never fits in one write
@@ -774,8 +855,8 @@ describe("04-read-raw: everything until the close, with an idle timeout and a si
     await expect(receive(connection, { maxBytes: 1000 })).rejects.toThrow(
       "the response passed 1000 bytes (--max-bytes): stopped",
     );
-    expect(parseMaxBytes("12")).toBe(12);
-    expect(() => parseMaxBytes("1e3")).toThrow(
+    expect(commandLine.parseMaxBytes("12")).toBe(12);
+    expect(() => commandLine.parseMaxBytes("1e3")).toThrow(
       '--max-bytes must be a whole number of bytes above 0, not "1e3"',
     );
   });
@@ -947,6 +1028,21 @@ describe("05-tls: the handshake, and our own check of the certificate", () => {
     expect(insecure.stdout).toContain(
       "verified: NO (self signed certificate): going on only because of --insecure",
     );
+    const folder = mkdtempSync(join(tmpdir(), "bad-ca-"));
+    try {
+      // Shaped like PEM, but Bun cannot read a certificate from it: one sentence, at once.
+      const badCa = join(folder, "ca.pem");
+      writeFileSync(badCa, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+      const refused = await runLesson("03-http-client/05-tls.ts", ["--ca", badCa]);
+      expect({ code: refused.code, err: refused.stderr.trim() }).toEqual({
+        code: 1,
+        err: expect.stringMatching(
+          /^cannot connect to 127\.0\.0\.1:\d+: Invalid CA \(check --ca\)$/,
+        ),
+      });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
     const missing = await runLesson("03-http-client/05-tls.ts", ["--ca", "/no/such/ca.pem"]);
     expect({ code: missing.code, first: missing.stderr.split("\n")[0] }).toEqual({
       code: 2,
@@ -1257,6 +1353,19 @@ describe("07-http-get: bounded, saved as it arrives, --json for scripts", () => 
     expect(head.stdout).toContain("--- 200 OK: 0 bytes of body, framed by none;");
   });
 
+  test("run as a student: a file it cannot write is one sentence, before any download", async () => {
+    using server = rawServer([
+      `HTTP/1.1 200 OK\r\nContent-Length: ${FRESH_PAGE.length}\r\n\r\n${FRESH_PAGE}`,
+    ]);
+    const file = join(workdir, "no-such-folder", "page.html");
+    const run = await runLesson("03-http-client/07-http-get.ts", [server.url, "--output", file]);
+    expect({ code: run.code, err: run.stderr.trim(), asked: server.requests.length }).toEqual({
+      code: 1,
+      err: `cannot write to ${file} (ENOENT): check --output names a file in a folder that exists`,
+      asked: 0,
+    });
+  });
+
   test("run as a student: the limits, each one sentence", async () => {
     const capped = await runLesson("03-http-client/07-http-get.ts", [
       "/large",
@@ -1424,11 +1533,31 @@ describe("08/09/10: the practice servers", () => {
         `^port ${taken.port} or ${taken.port + 1} on 127\\.0\\.0\\.1 is already in use: stop the other program, or pass --port 0$`,
       ),
     );
-    const bad = await runLesson("03-http-client/08-practice-server.ts", ["--port", "70000"]);
-    expect({ code: bad.code, first: bad.stderr.split("\n")[0] }).toEqual({
-      code: 2,
-      first: '--port must be a whole number from 0 to 65535, not "70000"',
-    });
+    // 08 takes the next port too, so its highest is 65534.
+    for (const [file, port, sentence] of [
+      [
+        "08-practice-server.ts",
+        "70000",
+        '--port must be a whole number from 0 to 65534, not "70000"',
+      ],
+      [
+        "08-practice-server.ts",
+        "65535",
+        '--port must be a whole number from 0 to 65534, not "65535"',
+      ],
+      [
+        "09-correct-responses.ts",
+        "70000",
+        '--port must be a whole number from 0 to 65535, not "70000"',
+      ],
+    ]) {
+      const bad = await runLesson(`03-http-client/${file}`, ["--port", port as string]);
+      expect({ file, code: bad.code, first: bad.stderr.split("\n")[0] }).toEqual({
+        file,
+        code: 2,
+        first: sentence,
+      });
+    }
   });
 });
 

@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { httpRequest } from "../../03-http-client/06-http-client.ts";
 import { PRACTICE_CERT } from "../../03-http-client/08-practice-server.ts";
 import { freePort, hasCommand, runLesson } from "../helpers.ts";
@@ -75,7 +75,7 @@ beforeAll(async () => {
   writeFileSync(join(html, "large.bin"), large);
   writeFileSync(join(html, "ssi.html"), SSI_PAGE);
   // A certificate of our own when openssl is here; else the chapter's practice one.
-  let keyFile = PRACTICE_CERT.replace("cert", "key");
+  let keyFile = join(dirname(PRACTICE_CERT), "localhost-key.pem");
   let certFile = PRACTICE_CERT;
   if (hasCommand("openssl")) {
     keyFile = join(dir, "key.pem");
