@@ -43,6 +43,22 @@ export function interfaceAddresses(): InterfaceAddress[] {
   );
 }
 
+/** One line for a person: interface, address/prefix, family, and who can reach the address. */
+export function interfaceLine({
+  interface: name,
+  address,
+  cidr,
+  family,
+  internal,
+}: InterfaceAddress): string {
+  const scope = internal
+    ? "loopback: this machine only"
+    : /^(fe80:|169\.254\.)/i.test(address)
+      ? "link-local: this network segment only"
+      : "other machines may reach it";
+  return `  ${name.padEnd(8)} ${(cidr ?? address).padEnd(28)} ${family}, ${scope}`;
+}
+
 export async function describeHost(name: string = hostname()): Promise<HostReport> {
   try {
     // `all: true` asks for every address, not just the first (gethostbyname's limit).
@@ -94,15 +110,6 @@ if (import.meta.main) {
       console.log(`  resolves to: ${report.resolved.map((entry) => entry.address).join(", ")}`);
     }
     console.log(`addresses on this machine's interfaces (${report.interfaces.length}):`);
-    for (const entry of report.interfaces) {
-      const scope = entry.internal
-        ? "loopback: only this machine can reach it"
-        : /^(fe80:|169\.254\.)/i.test(entry.address)
-          ? "link-local: only this network segment"
-          : "reachable from the network";
-      console.log(
-        `  ${entry.interface.padEnd(8)} ${(entry.cidr ?? entry.address).padEnd(28)} ${entry.family}, ${scope}`,
-      );
-    }
+    for (const entry of report.interfaces) console.log(interfaceLine(entry));
   }
 }

@@ -19,7 +19,7 @@ export type Address = { address: string; family: 4 | 6 };
 export interface Resolved {
   name: string;
   addresses: Address[];
-  /** The name this one is an alias (CNAME) of: only a DNS server says. */
+  /** The canonical name at the end of the CNAME chain that `name` starts: only a DNS server says. */
   aliasOf: string | null;
   /** Why there are no addresses, in one sentence; null when there are some. */
   error: string | null;
@@ -47,9 +47,9 @@ export function parseServer(text: string): string {
   const match = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/i.exec(text);
   const host = match?.[1] ?? match?.[2] ?? "";
   const port = Number(match?.[3] ?? 53);
-  if (!isIP(host) || port < 1 || port > 65535) {
-    throw new RangeError(`--server wants an IP address and port like 127.0.0.1:5353 or [::1]:5353`);
-  }
+  const like = "an IP address and port, like 127.0.0.1:5353 or [::1]:5353";
+  if (!isIP(host) || port < 1 || port > 65535)
+    throw new RangeError(`--server ${JSON.stringify(text)} is not ${like}.`);
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -89,8 +89,13 @@ export async function resolveName(name: string, server?: string): Promise<Resolv
       : "has no address for";
     result.error = `DNS server ${server} ${what} ${name} (${code}): check the spelling, and that the server runs.`;
   } else {
-    // A CNAME record makes `name` an alias: the server followed it to the addresses above.
-    result.aliasOf = (await resolver.resolveCname(name).catch(() => []))[0] ?? null;
+    // A CNAME record makes `name` an alias; the server followed the chain (a -> b -> c) to
+    // the addresses above. Walk it too, a few hops at most (a chain can loop), to name c.
+    for (let hop = 0, current = name; hop < 8; hop++) {
+      const [target] = await resolver.resolveCname(current).catch((): string[] => []);
+      if (!target) break;
+      result.aliasOf = current = target;
+    }
   }
   return result;
 }

@@ -32,16 +32,20 @@ export function parseServices(text: string): ServiceEntry[] {
 export class DatabaseError extends Error {}
 
 export function loadServices(file = SYSTEM_SERVICES): ServiceEntry[] {
+  const hint =
+    file === SYSTEM_SERVICES
+      ? "install Debian package netbase, or pass --services FILE"
+      : "check the path given to --services";
+  let entries: ServiceEntry[];
   try {
-    return parseServices(readFileSync(file, "utf8"));
+    entries = parseServices(readFileSync(file, "utf8"));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
-    const hint =
-      file === SYSTEM_SERVICES
-        ? "install Debian package netbase, or pass --services FILE"
-        : "check the path given to --services";
     throw new DatabaseError(`cannot read the services database ${file} (${code}): ${hint}.`);
   }
+  // An empty database would answer "no such service" to everything: say what is wrong instead.
+  if (entries.length > 0) return entries;
+  throw new DatabaseError(`${file} holds no service lines (like "ssh 22/tcp"): ${hint}.`);
 }
 
 /** `22/tcp`, `22` (every protocol) or `domain`; throws one sentence when it is none of these. */

@@ -12,6 +12,7 @@
 import { lookup, lookupService, Resolver, reverse } from "node:dns/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { parseServer, SYSTEM_RESOLVER } from "./02-resolve.ts"; // the same --server as lesson 02
 
 export interface HostEntry {
   address: string;
@@ -23,17 +24,17 @@ export interface HostEntry {
   confirmed: boolean;
 }
 
-export const SYSTEM_RESOLVER = "the system resolver (/etc/hosts, then DNS)";
-
 /** The look-up worked and found no name: told apart from an invalid address (a usage error). */
 export class NoNameError extends Error {}
+
+/** IPv6 as the URL parser writes it: lowercase hex groups, embedded IPv4 too, zone dropped. */
+const hexForm = (address: string): string =>
+  new URL(`http://[${address.replace(/%.*/, "")}]`).hostname.slice(1, -1);
 
 /** The DNS name that holds an address's PTR records: 10.0.0.1 -> 1.0.0.10.in-addr.arpa. */
 export function reverseName(address: string): string {
   if (isIP(address) === 4) return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
-  // The URL parser writes IPv6 (embedded IPv4 too) as hex groups; then "::" is filled with zeros.
-  const text = new URL(`http://[${address.replace(/%.*/, "")}]`).hostname.slice(1, -1);
-  const [head = "", tail = ""] = text.split("::");
+  const [head = "", tail = ""] = hexForm(address).split("::"); // then "::" is filled with zeros
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const zeros = Array<string>(8 - left.length - right.length).fill("0");
@@ -41,15 +42,14 @@ export function reverseName(address: string): string {
   return `${[...hex].reverse().join(".")}.ip6.arpa`;
 }
 
-/** `127.0.0.1:5353` or `[::1]:5353` (port 53 when left out) in the form `setServers` takes. */
-export function parseServer(text: string): string {
-  const match = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/i.exec(text);
-  const host = match?.[1] ?? match?.[2] ?? "";
-  const port = Number(match?.[3] ?? 53);
-  if (!isIP(host) || port < 1 || port > 65535) {
-    throw new RangeError(`--server wants an IP address and port like 127.0.0.1:5353 or [::1]:5353`);
-  }
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+/** What a look-up asks about: a zone (fe80::1%eth0) picks a link, not a name, and ::ffff:192.0.2.1
+ * is IPv4 192.0.2.1 seen by an IPv6 socket, named under in-addr.arpa (as getnameinfo asks). */
+export function plainAddress(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(hexForm(address));
+  if (!mapped) return address.replace(/%.*/, "");
+  const value = Number.parseInt(mapped[1] ?? "", 16) * 65536 + Number.parseInt(mapped[2] ?? "", 16);
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".");
 }
 
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? "error";
@@ -62,6 +62,7 @@ export async function lookupAddress(address: string, server?: string): Promise<H
     throw new RangeError(`${JSON.stringify(address)} is not an IP address: ${advice}.`);
   }
   const source = server ? `DNS server ${server}` : SYSTEM_RESOLVER;
+  const asked = plainAddress(address);
   const names: string[] = [];
   let addresses: string[] = [];
   try {
@@ -69,19 +70,21 @@ export async function lookupAddress(address: string, server?: string): Promise<H
       // resolvePtr asks the server alone; Resolver.reverse() would read /etc/hosts first.
       const resolver = new Resolver({ timeout: 1000, tries: 2 });
       resolver.setServers([server]);
-      const [hostname, ...others] = await resolver.resolvePtr(reverseName(address));
+      const [hostname, ...others] = await resolver.resolvePtr(reverseName(asked));
       if (!hostname) throw notFound();
       names.push(hostname, ...others);
-      const asked = [resolver.resolve4(hostname), resolver.resolve6(hostname)];
-      const forward = await Promise.allSettled(asked);
+      const forward = await Promise.allSettled([
+        resolver.resolve4(hostname),
+        resolver.resolve6(hostname),
+      ]);
       addresses = forward.flatMap((answer) => (answer.status === "fulfilled" ? answer.value : []));
     } else {
       // dns.reverse() drops the first name of an /etc/hosts line (127.0.0.1 comes back without
       // localhost), while getnameinfo, behind lookupService(), returns exactly that name.
       // So the official name comes from lookupService and the other names from reverse().
-      const { hostname } = await lookupService(address, 0);
+      const { hostname } = await lookupService(asked, 0);
       if (isIP(hostname)) throw notFound(); // a numeric answer means "no name"
-      names.push(hostname, ...(await reverse(address).catch(() => [])));
+      names.push(hostname, ...(await reverse(asked).catch(() => [])));
       addresses = (await lookup(hostname, { all: true }).catch(() => [])).map((a) => a.address);
     }
   } catch (error) {
@@ -92,7 +95,9 @@ export async function lookupAddress(address: string, server?: string): Promise<H
       : new Error(`${source} could not look up ${address} (${code}): ${advice}.`);
   }
   const [hostname = address, ...others] = [...new Set(names)];
-  const confirmed = addresses.some((entry) => reverseName(entry) === reverseName(address));
+  const confirmed = addresses.some(
+    (entry) => reverseName(plainAddress(entry)) === reverseName(asked),
+  );
   return { address, hostname, aliases: others, addresses, confirmed };
 }
 

@@ -33,7 +33,8 @@ export async function clientView(host: string, port: number, timeoutMs = 5000): 
   const connecting = Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
   let timer: Timer | undefined;
   const tooSlow = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const error = new Error(`no answer within ${timeoutMs} ms`);
+    timer = setTimeout(() => reject(Object.assign(error, { code: "ETIMEDOUT" })), timeoutMs);
   });
   try {
     const socket = await Promise.race([connecting, tooSlow]);
@@ -65,7 +66,7 @@ export async function bothViews(host = "127.0.0.1"): Promise<{ client: View; ser
   }
 }
 
-const show = ({ address, port }: Endpoint): string =>
+const show = ({ address, port }: Pick<Endpoint, "address" | "port">): string =>
   address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 
 /** One sentence for the reasons a connect or a listen fails. */
@@ -75,6 +76,8 @@ export function explain(error: Error & { code?: string }): string {
       return "connection refused: nothing listens on that port; start a server or check the port";
     case "ENOTFOUND":
       return "unknown host: check the name, or give an IP address";
+    case "EAI_AGAIN": // the resolver could not ask any DNS server: offline, or DNS is down
+      return "no DNS server answered for that name: check your network, or give an IP address";
     case "EADDRNOTAVAIL":
       return "that address is not on this machine, so nothing here can listen on it";
     default:
@@ -101,6 +104,7 @@ function readArgs() {
     console.log(usage);
     process.exit(0);
   }
+  if (!values.host) throw new Error("--host takes a name or an address, like 127.0.0.1 or ::1.");
   const port = values.port === undefined ? null : Number(values.port);
   if (port !== null && !(/^\d+$/.test(values.port ?? "") && port >= 1 && port <= 65535))
     throw new Error(`--port takes a number from 1 to 65535, not "${values.port}".`);
@@ -108,19 +112,17 @@ function readArgs() {
 }
 
 if (import.meta.main) {
-  let args: ReturnType<typeof readArgs>;
-  try {
-    args = readArgs();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
+  const args = await Promise.try(readArgs).catch((error: Error) => {
+    console.error(`${error.message}\n\n${usage}`);
     process.exit(2);
-  }
+  });
   const { host, port } = args;
+  const target = show({ address: host, port: port ?? 0 });
   let report: { client: View; server: View | null };
   try {
     report = port ? { client: await clientView(host, port), server: null } : await bothViews(host);
   } catch (error) {
-    const tried = port ? `connect to ${host}:${port}` : `listen on ${host} and connect to it`;
+    const tried = port ? `connect to ${target}` : `listen on ${host} and connect to it`;
     console.error(`cannot ${tried}: ${explain(error as Error)}.`);
     process.exit(1);
   }
@@ -133,7 +135,7 @@ if (import.meta.main) {
     console.log(
       report.server
         ? "started a listener and connected to it: one connection, seen from both ends"
-        : `connected to ${host}:${port}; only the client's end is ours to see`,
+        : `connected to ${target}; only the client's end is ours to see`,
     );
     console.log(columns("", "local (this end)", "peer (other end)", "family"));
     console.log(row("client sees", report.client));

@@ -9,54 +9,55 @@
  * silent (down, or a firewall) or an unknown name? Is my port free, or is a program on it?
  */
 import { lookup } from "node:dns/promises";
-import { networkInterfaces } from "node:os";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { interfaceAddresses, interfaceLine } from "./01-hostname.ts"; // lesson 01's list
+import { clientView } from "./07-connection-info.ts";
 
-/** Every address on this machine's interfaces, loopback included. */
-export const localAddresses = () =>
-  Object.entries(networkInterfaces()).flatMap(([name, entries = []]) =>
-    entries.map((entry) => ({ name, ...entry })),
-  );
-
-export type Outcome = "connected" | "refused" | "timed out" | "unknown host" | "unreachable";
-const advice: Record<Outcome, string> = {
+const advice = {
   connected: "answers",
   refused: "refused the connection: nothing listens on that port; start the server, or check it",
   "timed out": "did not answer in time: the host may be down, or a firewall drops packets",
   "unknown host": "is not a name the resolver knows: check the spelling, or give an address",
+  "no DNS": "was not looked up: no DNS server answered; check your network, or give an address",
   unreachable: "is unreachable: there is no route to it; check the address and the network",
 };
+export type Outcome = keyof typeof advice;
+const connectOnce = (address: string, port: number, timeoutMs: number): Promise<Outcome> =>
+  clientView(address, port, timeoutMs).then(
+    (): Outcome => "connected",
+    // Bun 1.4 reports a missing route (ENETUNREACH) as ECONNREFUSED too (oven-sh/bun#37093),
+    // so "refused" may also mean "unreachable"; other codes (EINVAL, ...) are unreachable.
+    ({ code }: NodeJS.ErrnoException): Outcome =>
+      code === "ETIMEDOUT" ? "timed out" : code === "ECONNREFUSED" ? "refused" : "unreachable",
+  );
 
 export type Check = Awaited<ReturnType<typeof checkConnection>>;
-/** Resolves the name, then connects with a deadline; says what happened, never throws. */
+/** Resolves the name and tries each address until one connects, like Python's create_connection. */
 export async function checkConnection(host: string, port: number, timeoutMs = 3000) {
   const began = performance.now();
-  const found = await lookup(host).catch(() => null);
-  const [address, lookupMs] = [found?.address ?? null, performance.now() - began];
-  const result = (outcome: Outcome, connectMs = 0) =>
-    ({ host, port, outcome, address, lookupMs, connectMs }) as const;
-  if (!address) return result("unknown host");
-  // Connect to the address, not the name, so that connectMs times the connect alone.
-  const connecting = Bun.connect({ hostname: address, port, socket: { data() {} } });
-  let timer: Timer | undefined;
-  const deadline = new Promise<null>((resolve) => (timer = setTimeout(resolve, timeoutMs, null)));
-  try {
-    const socket = await Promise.race([connecting, deadline]);
-    if (!socket) connecting.then((late) => late.end()).catch(() => {}); // cannot be called off
-    socket?.end();
-    return socket ? result("connected", performance.now() - began - lookupMs) : result("timed out");
-  } catch (error) {
-    const refused = (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
-    return result(refused ? "refused" : "unreachable");
-  } finally {
-    clearTimeout(timer);
+  let outcome: Outcome = "unknown host";
+  const found = await lookup(host, { all: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "EAI_AGAIN") outcome = "no DNS"; // offline, or no DNS server reachable
+    return [];
+  });
+  const [tried, lookupMs] = [found.map((entry) => entry.address), performance.now() - began];
+  const report = (address: string | null, connectMs = 0) =>
+    ({ host, port, outcome, address, tried, lookupMs, connectMs }) as const;
+  // "localhost" may be ::1 and 127.0.0.1, and a server may listen on only one of them.
+  for (const address of tried) {
+    const start = performance.now();
+    outcome = await connectOnce(address, port, timeoutMs);
+    if (outcome === "connected") return report(address, performance.now() - start);
   }
+  return report(tried.at(-1) ?? null);
 }
 
 /** One sentence about a check: the times when it connected, else what went wrong. */
-export function describeCheck({ host, port, outcome, lookupMs, connectMs }: Check): string {
+export function describeCheck({ host, port, outcome, tried, lookupMs, connectMs }: Check): string {
   const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  if (outcome !== "connected") return `${target} ${advice[outcome]}.`;
+  const addresses = isIP(host) || tried.length === 0 ? "" : ` (tried ${tried.join(", ")})`;
+  if (outcome !== "connected") return `${target}${addresses} ${advice[outcome]}.`;
   return `${target} answers: connected in ${connectMs.toFixed(1)} ms (name look-up ${lookupMs.toFixed(1)} ms).`;
 }
 
@@ -75,7 +76,7 @@ export function checkFree(port: number): PortUse {
   return "free";
 }
 const portAdvice: Record<PortUse, string> = {
-  free: "is free: a server can listen on it",
+  free: "is free: a TCP server can listen on it",
   "in use": "is in use by another program: stop it, or give your server --port 0",
   "needs privileges": "is below 1024, for root only: pick a port above 1023",
 };
@@ -84,10 +85,11 @@ export const parsePort = (text: string): number => {
   if (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 65535) return Number(text);
   throw new Error(`"${text}" is not a port: give a number from 1 to 65535.`);
 };
-/** `host:8080`, `10.0.0.1:80` or `[::1]:8080` → host and port. */
+/** `host:8080`, `10.0.0.1:80` or `[::1]:8080`: no spaces or control characters, IPv6 in [ ]. */
 export function parseTarget(text: string): { host: string; port: number } {
-  const match = text.match(/^(?:\[(.+)\]|([^:]+)):([^:]*)$/);
-  if (!match) throw new Error(`"${text}" is not HOST:PORT (write IPv6 as [::1]:8080).`);
+  const match = text.match(/^(?:\[([^\]]+)\]|([^:\s\p{Cc}[\]]+)):([^:]*)$/u);
+  if (!match || (match[1] && isIP(match[1]) !== 6))
+    throw new Error(`${JSON.stringify(text)} is not HOST:PORT (write IPv6 as [::1]:8080).`);
   return { host: match[1] ?? match[2] ?? "", port: parsePort(match[3] ?? "") };
 }
 
@@ -96,7 +98,7 @@ const usage = `usage: bun run 01-basics/08-diagnostics.ts [--check HOST:PORT]...
   (no flag)          this machine's addresses, and whether the labs' port 5000 is free
   --check HOST:PORT  does it answer, in how many ms; refused, silent, unknown told apart
   --free PORT        try to listen on PORT: free, or in use by another program
-  --timeout MS       how long --check waits for an answer (default 3000)
+  --timeout MS       how long --check waits on each address (default 3000)
   --json             print one JSON document instead of text
 Exit status 1 when a --check gets no connection or a --free port is taken.`;
 
@@ -116,6 +118,7 @@ function readArgs() {
   }
   const timeoutMs = Number(values.timeout);
   if (!(timeoutMs >= 1)) throw new Error(`--timeout takes milliseconds (1 or more).`);
+  if (timeoutMs > 600_000) throw new Error(`--timeout takes at most 600000 ms (10 minutes).`);
   const asked = values.check.length + values.free.length > 0;
   const ports = asked ? values.free.map(parsePort) : [5000];
   return { targets: values.check.map(parseTarget), ports, asked, timeoutMs, json: values.json };
@@ -126,7 +129,7 @@ if (import.meta.main) {
     console.error(`${error.message}\n\n${usage}`);
     process.exit(2);
   });
-  const interfaces = args.asked ? [] : localAddresses();
+  const interfaces = args.asked ? [] : interfaceAddresses();
   const checks = await Promise.all(
     args.targets.map(({ host, port }) => checkConnection(host, port, args.timeoutMs)),
   );
@@ -134,16 +137,13 @@ if (import.meta.main) {
   if (args.json) console.log(JSON.stringify({ interfaces, checks, ports }, null, 2));
   else {
     if (!args.asked) console.log(`addresses on this machine (${interfaces.length}):`);
-    for (const { name, cidr, address, family, internal } of interfaces) {
-      const where = internal ? "loopback: this machine only" : "other machines may reach it";
-      console.log(`  ${name.padEnd(8)} ${(cidr ?? address).padEnd(28)} ${family}, ${where}`);
-    }
+    for (const entry of interfaces) console.log(interfaceLine(entry));
     // What went wrong goes to stderr, one sentence each, so that a script sees it apart.
     const say = (good: boolean, text: string) => (good ? console.log : console.error)(text);
     for (const check of checks) say(check.outcome === "connected", describeCheck(check));
     for (const { port, use } of ports) say(use === "free", `port ${port} ${portAdvice[use]}.`);
   }
-  const passed = checks.map(({ outcome }) => outcome === "connected");
-  passed.push(...ports.map(({ use }) => use === "free"));
-  process.exit(args.asked && passed.includes(false) ? 1 : 0); // the no-flag tour only informs
+  const unanswered = checks.some(({ outcome }) => outcome !== "connected");
+  const taken = ports.some(({ use }) => use !== "free");
+  process.exit(args.asked && (unanswered || taken) ? 1 : 0); // the no-flag run only informs
 }

@@ -11,6 +11,13 @@
  * Zones (fe80::1%eth0) are where we differ: Python 3.11 raises on `exploded` and
  * `reverse_pointer` of a zoned address, we give `exploded` with the zone and the pointer
  * without it; the network of a zoned interface has no zone, and a network may not have one.
+ *
+ * Read it in this order, each part using only the ones before it:
+ *   1. text -> number: parseV4, parseV6 (how "::" stands for zero groups);
+ *   2. number -> text: formatAddress (compressed), explode, reversePointer;
+ *   3. the special-purpose tables and the is_* flags of an address or a network;
+ *   4. parseInput: address, interface or network, with one sentence for each mistake;
+ *   5. the reports the lesson prints: describeAddress, describeNetwork, describeInterface.
  */
 
 export type Version = 4 | 6;
@@ -34,8 +41,8 @@ const maskOf = (version: Version, prefix: number): bigint =>
 
 function parseV4(text: string): bigint {
   const parts = text.split(".");
-  if (parts.length !== 4)
-    fail(`it has ${parts.length} dot-separated parts, and an IPv4 address has exactly 4`);
+  const count = parts.length === 1 ? "no dots" : `${parts.length} dot-separated parts`;
+  if (parts.length !== 4) fail(`it has ${count}, and an IPv4 address has exactly 4 parts`);
   let value = 0n;
   for (const part of parts) {
     if (part === "") fail("one of its four numbers is empty");
@@ -67,7 +74,8 @@ function parseV6(text: string): bigint {
   const tailNote = last.includes(".") ? " (its IPv4 part counts as two)" : "";
   if (parts.length > 9) fail(`it has more than the 8 groups of an IPv6 address${tailNote}`);
   // "::" shows up as one empty part. When it starts or ends the address ("::1", "1::"),
-  // a second empty part sits outside it; any other empty part is a stray ":".
+  // a second empty part sits outside it; any other empty part is a stray ":". So
+  // "1::2" -> ["1", "", "2"], "::1" -> ["", "", "1"] and "1::" -> ["1", "", ""].
   const inner = parts.slice(1, -1);
   const skip = inner.indexOf("") + 1; // where "::" is in `parts`; 0 when there is none
   if (skip > 0 && inner.lastIndexOf("") + 1 !== skip) fail(`"::" may appear only once`);
@@ -218,6 +226,9 @@ export interface ParsedAddress {
 function parseAddress(text: string): ParsedAddress {
   if (!text.includes(":")) {
     if (text.includes("%")) fail(`a zone ("%" and a name) only goes with an IPv6 address`);
+    // "localhost" or "example.com": only a resolver turns a name into an address.
+    if (/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.?$/i.test(text))
+      fail("it looks like a host name, and 02-resolve.ts turns names into addresses");
     return { version: 4, value: parseV4(text), zone: null };
   }
   const at = text.indexOf("%");
@@ -350,7 +361,9 @@ export function describeAddress({ version, value, zone }: ParsedAddress): Addres
     ...addressFlags(version, value),
     ...(version === 6 && {
       ipv4_mapped: value >> 32n === 0xffffn ? v4(value) : null,
-      sixtofour: value >> 112n === 0x2002n ? v4(value >> 80n) : null,
+      sixtofour: value >> 112n === 0x2002n ? v4(value >> 80n) : null, // 2002:AABB:CCDD::/48
+      // Teredo (RFC 4380) stores the server's IPv4 in bits 64-95 and the client's in the
+      // last 32 bits, inverted (every bit flipped) so that NATs do not rewrite it.
       teredo: value >> 96n === 0x20010000n ? [v4(value >> 64n), v4(~value)] : null,
       scope_id: zone,
     }),

@@ -1,9 +1,10 @@
 /**
  * The chapter's tour (`bun . --demo` runs it): the eight lessons of 01-basics, one after the
  * other, run as a student would run them (`bun run 01-basics/NN-name.ts ...`), with nothing
- * to type. Only loopback and names from /etc/hosts: no DNS query leaves the machine, and the
- * port scan looks only at a port the tour opens itself and one it has just closed. Every
- * lesson gets 20 s at most; the tour exits 0 when each one ended as it promises, 1 otherwise.
+ * to type. Only loopback and names from /etc/hosts (lesson 1 also looks up this machine's own
+ * name, which most systems list there), and the port scan looks only at a port the tour opens
+ * itself and one it has just closed. Every lesson gets 20 s at most; the tour exits 0 when
+ * each one ended as it promises, 1 otherwise.
  *
  *   bun run 01-basics/tour.ts
  */

@@ -26,7 +26,12 @@ import {
   parseServices,
   type ServiceEntry,
 } from "../01-basics/03-service-name.ts";
-import { lookupAddress, NoNameError, reverseName } from "../01-basics/04-reverse-dns.ts";
+import {
+  lookupAddress,
+  NoNameError,
+  plainAddress,
+  reverseName,
+} from "../01-basics/04-reverse-dns.ts";
 import {
   answer,
   type DnsServer,
@@ -34,6 +39,7 @@ import {
   reverseName as fixtureReverseName,
   startDnsServer,
 } from "./fixtures/dns-server.ts";
+import { canUsePrivateHosts, privateHosts } from "./fixtures/private-hosts.ts";
 import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, udpRequest } from "./helpers.ts";
 
 const RESOLVE = "01-basics/02-resolve.ts";
@@ -56,6 +62,8 @@ const HOSTS_NAMES = new Set([...HOSTS.values()].flat());
 const HAS_LOCALHOST = HOSTS.get("127.0.0.1")?.includes("localhost") ?? false;
 const HAS_HOSTNAME = HOSTS_NAMES.has(hostname());
 const PRIVATE = await canUsePrivateNetwork();
+/** Whether a test may give the system resolver a hosts file of its own (see private-hosts.ts). */
+const PRIVATE_HOSTS = await canUsePrivateHosts();
 
 /** Text as a regular expression that must match a whole line, with `(CODE)` left open. */
 const sentence = (text: string): RegExp =>
@@ -162,7 +170,7 @@ describe("02-resolve: a name to all of its addresses", () => {
       "1.2.3:53",
     ]) {
       expect(() => parseServer(bad)).toThrow(
-        "--server wants an IP address and port like 127.0.0.1:5353 or [::1]:5353",
+        `--server ${JSON.stringify(bad)} is not an IP address and port, like 127.0.0.1:5353 or [::1]:5353.`,
       );
     }
   });
@@ -204,6 +212,35 @@ describe("02-resolve: a name to all of its addresses", () => {
     const v6 = await resolveName("v6only.lab.test", dns.address);
     expect(v6.addresses).toEqual([{ address: "fd00::6", family: 6 }]);
   });
+
+  test("a chain of aliases (short -> alias -> www) is named by the canonical name at its end", async () => {
+    const result = await resolveName("short.lab.test", dns.address);
+    expect(result.aliasOf).toBe("www.lab.test");
+    expect(result.addresses).toContainEqual({ address: "10.0.0.1", family: 4 });
+    // Each hop was asked for: the lesson walked the chain, it did not guess the end.
+    expect(asked("short.lab.test")).toContain("CNAME");
+    expect(asked("alias.lab.test")).toContain("CNAME");
+    expect(asked("www.lab.test")).toContain("CNAME");
+  });
+
+  test.skipIf(!PRIVATE_HOSTS)(
+    "spawned with a hosts file of its own: a name with an IPv6 and an IPv4 line gets both (needs root, unshare)",
+    async () => {
+      await using hosts = privateHosts(["::1 two.lab.test", "127.0.0.1 two.lab.test"]);
+      const run = await runLesson(RESOLVE, ["--json", "two.lab.test"], {
+        argvPrefix: hosts.argvPrefix,
+      });
+      expect(run.code).toBe(0);
+      const { results } = JSON.parse(run.stdout) as { results: { addresses: unknown[] }[] };
+      expect(results[0]?.addresses).toEqual(
+        expect.arrayContaining([
+          { address: "::1", family: 6 },
+          { address: "127.0.0.1", family: 4 },
+        ]),
+      );
+      expect(results[0]?.addresses).toHaveLength(2);
+    },
+  );
 
   test("unknown names, names without addresses and a silent server each get one sentence", async () => {
     const unknown = await resolveName("nosuch.lab.test", dns.address);
@@ -329,7 +366,7 @@ describe("02-resolve: a name to all of its addresses", () => {
       ],
       [
         ["--server", "localhost:53", "www.lab.test"],
-        "--server wants an IP address and port like 127.0.0.1:5353 or [::1]:5353",
+        '--server "localhost:53" is not an IP address and port, like 127.0.0.1:5353 or [::1]:5353.',
       ],
     ];
     for (const [args, message] of cases) {
@@ -437,6 +474,18 @@ describe("03-service-name: port and protocol to service name, and back", () => {
     expect(() => loadServices(missing)).toThrow(
       `cannot read the services database ${missing} (ENOENT): check the path given to --services.`,
     );
+  });
+
+  test("a database with no service line is a DatabaseError, not 'no such service' for all", async () => {
+    const empty = join(workDir, "empty-services");
+    writeFileSync(empty, "# only a comment\n\nnot a service line\n");
+    const sentence = `${empty} holds no service lines (like "ssh 22/tcp"): check the path given to --services.`;
+    expect(() => loadServices(empty)).toThrow(DatabaseError);
+    expect(() => loadServices(empty)).toThrow(sentence);
+    const run = await runLesson(SERVICE, ["--services", empty, "22/tcp"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`${sentence}\n`);
+    expect(run.stdout).toBe("");
   });
 
   test.skipIf(!existsSync("/etc/services"))(
@@ -571,6 +620,69 @@ describe("04-reverse-dns: an address to its names and back", () => {
     expect(stale).toMatchObject({ hostname: "stale.lab.test", addresses: [], confirmed: false });
   });
 
+  test("plainAddress: the zone goes, and an IPv4-mapped address is the IPv4 address", () => {
+    expect(plainAddress("::ffff:10.0.0.1")).toBe("10.0.0.1");
+    expect(plainAddress("::FFFF:c000:201")).toBe("192.0.2.1");
+    expect(plainAddress("::ffff:255.255.255.255")).toBe("255.255.255.255");
+    expect(plainAddress("fe80::1%eth0")).toBe("fe80::1");
+    expect(plainAddress("::ffff:0:1")).toBe("0.0.0.1"); // ::ffff:0.0.0.1, mapped too
+    for (const same of ["10.0.0.1", "::1", "fd00::1", "::ffff:0:a00:1", "64:ff9b::a00:1"]) {
+      expect(plainAddress(same)).toBe(same);
+    }
+  });
+
+  test("--server: an IPv4-mapped address is asked under in-addr.arpa and leads back", async () => {
+    const entry = await lookupAddress("::ffff:10.0.0.1", dns.address);
+    expect(entry).toMatchObject({
+      address: "::ffff:10.0.0.1",
+      hostname: "www.lab.test",
+      confirmed: true,
+    });
+    expect(asked(fixtureReverseName("::ffff:a00:1"))).toEqual([]); // never under ip6.arpa
+  });
+
+  test("--server: a zoned link-local address is asked without its zone", async () => {
+    const failure = lookupAddress("fe80::1%lo", dns.address);
+    await expect(failure).rejects.toThrow(NoNameError);
+    await expect(failure).rejects.toThrow(/^fe80::1%lo has no name: /);
+    expect(asked(fixtureReverseName("fe80::1"))).toContain("PTR");
+  });
+
+  test("--server: a PTR behind a CNAME (RFC 2317 classless delegation) is followed", async () => {
+    const entry = await lookupAddress("10.0.0.5", dns.address);
+    expect(entry).toMatchObject({ hostname: "classless.lab.test", confirmed: true });
+    expect(entry.addresses).toEqual(["10.0.0.5"]);
+  });
+
+  test.skipIf(!PRIVATE_HOSTS)(
+    "spawned with a hosts file of its own: first name, aliases, ::ffff: form and zone (needs root, unshare)",
+    async () => {
+      await using hosts = privateHosts([
+        "10.9.9.9 first.lab.test second.lab.test",
+        "fe80::1 link.lab.test",
+      ]);
+      const options = { argvPrefix: hosts.argvPrefix };
+      for (const address of ["10.9.9.9", "::ffff:10.9.9.9"]) {
+        const run = await runLesson(REVERSE, ["--json", address], options);
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toEqual({
+          address,
+          hostname: "first.lab.test",
+          aliases: ["second.lab.test"],
+          addresses: ["10.9.9.9"],
+          confirmed: true,
+          answeredBy: SYSTEM_RESOLVER,
+        });
+      }
+      // The zone says which link; the name belongs to the address without it.
+      const zoned = await runLesson(REVERSE, ["fe80::1%lo"], options);
+      expect(zoned.stderr).toBe("");
+      expect(zoned.code).toBe(0);
+      expect(zoned.stdout).toStartWith("fe80::1%lo is link.lab.test (aliases: none)\n");
+      expect(zoned.stdout).toContain("the name leads back to the address");
+    },
+  );
+
   test("--server asks the server even for 127.0.0.1, never /etc/hosts", async () => {
     const failure = lookupAddress("127.0.0.1", dns.address);
     await expect(failure).rejects.toThrow(NoNameError);
@@ -672,7 +784,7 @@ describe("04-reverse-dns: an address to its names and back", () => {
       [["1.2.3.4", "5.6.7.8"], "give one address at a time."],
       [
         ["--server", "dns.lab.test:53", "10.0.0.1"],
-        "--server wants an IP address and port like 127.0.0.1:5353 or [::1]:5353",
+        '--server "dns.lab.test:53" is not an IP address and port, like 127.0.0.1:5353 or [::1]:5353.',
       ],
       [["--bogus"], "Unknown option '--bogus'"],
     ];

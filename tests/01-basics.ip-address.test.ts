@@ -46,7 +46,7 @@ const BAD_INPUTS: { args: string[]; input: string; as: Exclude<ReadAs, "auto">; 
     args: ["1.2.3"],
     input: "1.2.3",
     as: "address",
-    says: '"1.2.3" is not an IPv4 address: it has 3 dot-separated parts, and an IPv4 address has exactly 4.',
+    says: '"1.2.3" is not an IPv4 address: it has 3 dot-separated parts, and an IPv4 address has exactly 4 parts.',
   },
   {
     args: ["--as", "network", "10.0.0.1/8"],
@@ -100,7 +100,19 @@ const BAD_INPUTS: { args: string[]; input: string; as: Exclude<ReadAs, "auto">; 
     args: ["::ffff:1.2.3"],
     input: "::ffff:1.2.3",
     as: "address",
-    says: '"::ffff:1.2.3" is not an IPv6 address: in its IPv4 part "1.2.3", it has 3 dot-separated parts, and an IPv4 address has exactly 4.',
+    says: '"::ffff:1.2.3" is not an IPv6 address: in its IPv4 part "1.2.3", it has 3 dot-separated parts, and an IPv4 address has exactly 4 parts.',
+  },
+  {
+    args: ["localhost"],
+    input: "localhost",
+    as: "address",
+    says: '"localhost" is not an IPv4 address: it looks like a host name, and 02-resolve.ts turns names into addresses.',
+  },
+  {
+    args: ["70000"],
+    input: "70000",
+    as: "address",
+    says: '"70000" is not an IPv4 address: it has no dots, and an IPv4 address has exactly 4 parts.',
   },
   {
     args: ["fe80::1%"],

@@ -121,6 +121,8 @@ VERDICT_INPUTS = [
     "1:2:3:4:5:6:7:1.2.3.4", "::ffff:1.2.3.4%eth0", "fe80::1%", "fe80::1%a%b",
     "fe80::1%eth0", "fe80::%eth0/64", "fe80::1%eth0/128", "fe80::1/64%eth0", "::1/129",
     "::1/64", "::/0", "::/ff", "::1/+64", "2001:db8::/32", "::ffff:ffff:ffff",
+    # What a student may type instead of an address: a name, a lone number.
+    "localhost", "example.com", "70000", "localhost/8",
 ]
 
 
