@@ -1,0 +1,13 @@
+/**
+ * The worker side of lesson 06's pool: a thread of its own that answers one request
+ * line at a time with the same `answer()` as every server. It says "ready" once loaded,
+ * so the pool starts a request's time limit only when a worker can really begin it.
+ */
+import { answer } from "./protocol.ts";
+
+declare const self: Worker;
+
+self.onmessage = (event: MessageEvent<unknown>) => {
+  self.postMessage(answer(typeof event.data === "string" ? event.data : ""));
+};
+self.postMessage("ready");

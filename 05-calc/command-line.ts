@@ -1,0 +1,96 @@
+/**
+ * What every script of this chapter does with its command line, so that each lesson shows
+ * only its own idea (the protocol itself is in protocol.ts): read and check the flags
+ * (`--help`; a bad one is one sentence and the usage, exit 2), write addresses as people
+ * do, and end the way the book promises: a server prints `listening on HOST:PORT (tcp)`
+ * and stops cleanly on Ctrl-C or SIGTERM; a failure is one sentence, not a stack trace.
+ */
+
+export interface CalcServer {
+  port: number;
+  stop(): void | Promise<void>;
+}
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  /** Where the server tells what happens (default console.log); tests pass a quiet one. */
+  log?: (line: string) => void;
+}
+
+/** `host:port`, with an IPv6 address in brackets (`[::1]:65432`). */
+export const endpoint = (host: string, port: number): string =>
+  `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/** A numeric flag's value, checked: a sentence that names the flag when it is wrong. */
+export function parseFlag(
+  flag: string,
+  text: string,
+  min: number,
+  max: number,
+  whole = true,
+): number {
+  const value = Number(text);
+  const fits = /^-?(\d+\.?\d*|\.\d+)$/.test(text) && value >= min && value <= max;
+  if (fits && (!whole || Number.isInteger(value))) return value;
+  throw new Error(
+    `--${flag} must be a ${whole ? "whole " : ""}number from ${min} to ${max}, not "${text}"`,
+  );
+}
+
+/** Why a connection failed, in words (Bun's own messages for these two are vaguer). */
+export function reason(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === "ECONNREFUSED") return "connection refused";
+  return code === "ENOTFOUND" ? "unknown host: the name does not resolve" : message;
+}
+
+/** A --port value; 0 asks the system for any free port. */
+export const parsePort = (text: string): number => parseFlag("port", text, 0, 65535);
+
+/** Runs `parse` (parseArgs and checks): --help prints usage, exit 0; a mistake, exit 2. */
+export function commandLine<T extends { values: { help?: boolean } }>(
+  usage: string,
+  parse: () => T,
+): T {
+  try {
+    const parsed = parse();
+    if (!parsed.values.help) return parsed;
+    console.log(usage);
+  } catch (error) {
+    // parseArgs suggests "after --" for an argument like -5; `bun run` keeps that -- for
+    // itself, so the usage says what works instead (a space first: " -5 + 3").
+    const message = (error as Error).message.replace(/\. To specify a positional .*$/s, "");
+    console.error(`${message}\n\n${usage}`);
+    process.exit(2);
+  }
+  process.exit(0);
+}
+
+/** Every server of the chapter: one `listening on` line, a sentence if it cannot bind, Ctrl-C stops. */
+export async function serve(
+  protocol: "tcp" | "udp",
+  host: string,
+  port: number,
+  start: () => CalcServer | Promise<CalcServer>,
+): Promise<void> {
+  try {
+    const server = await start();
+    // Handlers first: whoever reads the listening line may send Ctrl-C the moment it does.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, async () => {
+        await server.stop();
+        process.exit(0);
+      });
+    }
+    console.log(`listening on ${endpoint(host, server.port)} (${protocol})`);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    console.error(
+      code === "EADDRINUSE"
+        ? `could not listen on ${endpoint(host, port)}: port ${port} is already in use; stop the other program or choose another --port (0 = any free port)`
+        : `could not listen on ${endpoint(host, port)} (${message}): is --host an address of this machine?`,
+    );
+    process.exit(1);
+  }
+}
