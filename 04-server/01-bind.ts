@@ -7,94 +7,19 @@
  * A server starts by binding: asking the kernel for one address and port, which from then on
  * belong to this process alone. You will see the port you got (ask for 0 and the kernel picks a
  * free one), and a second bind of the same port fail with "address in use". It holds the port
- * until Ctrl-C. Later lessons reuse its argument checks, error sentence and Ctrl-C handling.
+ * until Ctrl-C. The flags, the "address in use" sentence and the Ctrl-C handling are in
+ * cli.ts, beside the lessons: every server of the chapter uses them.
  */
 import type { TCPSocketListener } from "bun";
 import { isIP } from "node:net";
-import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-
-export const DEFAULT_PORT = 5000;
-
-/** `127.0.0.1:5000`, or `[::1]:5000` for IPv6, where the brackets keep the port apart. */
-export function formatEndpoint(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** One sentence for a failed bind: what happened and what to do about it. */
-export function explainListenError(error: unknown, host: string, port: number): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE")
-    return `port ${port} on ${host} is already in use: stop the program that holds it, or pick another port (--port 0 takes any free one)`;
-  if (code === "EADDRNOTAVAIL")
-    return `${host} is not an address of this machine: listen on 127.0.0.1, ::1, 0.0.0.0 or one of its own addresses`;
-  if (code === "EACCES")
-    return `port ${port} is privileged (below 1024) and needs administrator rights: pick a port above 1023`;
-  return `could not listen on ${formatEndpoint(host, port)} (${code ?? (error as Error).message}): check --host and --port`;
-}
-
-/**
- * Parses a server's flags: `--host` (an IP address, never a name, so no resolver is asked),
- * `--port` (0 to 65535) and the whole-number options in `counts` with their defaults.
- * Prints usage and exits 0 on `--help`, 2 on anything malformed.
- */
-export function parseServerArgs<Name extends string = never>(
-  usage: string,
-  counts: Record<Name, number> = {} as Record<Name, number>,
-): { host: string; port: number; counts: Record<Name, number> } {
-  try {
-    const options: ParseArgsOptionsConfig = {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: String(DEFAULT_PORT) },
-      help: { type: "boolean", short: "h" },
-    };
-    for (const name of Object.keys(counts)) options[name] = { type: "string" };
-    const values: Record<string, unknown> = parseArgs({ options }).values;
-    if (values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    const host = String(values.host);
-    if (isIP(host) === 0) throw new Error(`--host must be an IP address like ::1 (got "${host}")`);
-    const port = wholeNumber("port", values.port, 0, 65_535);
-    const parsed = { ...counts };
-    for (const name of Object.keys(counts) as Name[]) {
-      const given = values[name];
-      if (given !== undefined) parsed[name] = wholeNumber(name, given, 1, 1_000_000_000);
-    }
-    return { host, port, counts: parsed };
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
-}
-
-function wholeNumber(name: string, text: unknown, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(String(text)) || value < min || value > max)
-    throw new Error(`--${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-  return value;
-}
-
-/** Runs `start` (which binds); on failure prints the one-sentence reason and exits 1. */
-export function listenOrExit<Server>(start: () => Server, host: string, port: number): Server {
-  try {
-    return start();
-  } catch (error) {
-    console.error(explainListenError(error, host, port));
-    process.exit(1);
-  }
-}
-
-/** Ctrl-C (SIGINT) or SIGTERM: run `stop` (close the listener and clients) and exit 0. */
-export function stopOnSignals(stop: () => void): void {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      stop();
-      console.log(`stopped by ${signal}: the port is free again`);
-      process.exit(0);
-    });
-  }
-}
+import {
+  explainListenError,
+  formatEndpoint,
+  LAB_PORT,
+  listenOrExit,
+  parseServerArgs,
+  stopOnSignals,
+} from "./cli.ts";
 
 /** Binds `host:port`: Bun.listen does socket(), bind() and listen() in one call. */
 export function bindPort(host: string, port: number): TCPSocketListener<undefined> {
@@ -106,7 +31,10 @@ export function bindPort(host: string, port: number): TCPSocketListener<undefine
   });
 }
 
-/** Tries to bind the same address and port again: the sentence it fails with, or null if it did not. */
+/**
+ * Tries to bind the same address and port again: the sentence it fails with, or null if it did
+ * not. Bun.listen throws (EADDRINUSE) rather than returning an error value.
+ */
 export function bindAgain(host: string, port: number): string | null {
   try {
     bindPort(host, port).stop(true);
@@ -123,18 +51,17 @@ export function whoCanConnect(host: string): string {
   return `only connections made to ${host} arrive here`;
 }
 
-const usage = `usage: bun run 04-server/01-bind.ts [--host 127.0.0.1] [--port ${DEFAULT_PORT}]
+const usage = `usage: bun run 04-server/01-bind.ts [--host 127.0.0.1] [--port ${LAB_PORT}]
 
 Binds a TCP port, shows which one it got, shows that a second bind of the same
 port fails, then holds the port until Ctrl-C.
   --host IP     address to bind: 127.0.0.1 or ::1 (this machine only), 0.0.0.0 (every interface)
-  --port N      port to bind, 0 lets the kernel pick a free one (default ${DEFAULT_PORT})`;
+  --port N      port to bind, 0 lets the kernel pick a free one (default ${LAB_PORT})`;
 
 if (import.meta.main) {
   const { host, port } = parseServerArgs(usage);
   const listener = listenOrExit(() => bindPort(host, port), host, port);
-  // Handle Ctrl-C before announcing the port: a signal that arrived first would kill us.
-  stopOnSignals(() => listener.stop(true));
+  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
   console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
   console.log(
     port === 0

@@ -7,10 +7,11 @@
  * Python's accept() blocks until a client arrives; Bun calls your `open` handler instead, with a
  * new socket for that one client while the listener keeps its port. Connect with
  * `nc 127.0.0.1 5000` and the server prints the client's address and port (the port is one the
- * client's kernel picked), tells the client the same, and exits.
+ * client's kernel picked), tells the client the same, and exits. The greeting goes out through
+ * an `Outbox`, which keeps what `write()` could not send yet; the later servers reuse it.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./01-bind.ts";
+import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
 
 export interface ClientInfo {
   address: string;
@@ -108,7 +109,7 @@ export function acceptOne(
         found(info);
       },
       drain: (socket) => socket.data.flush(),
-      data() {}, // what the client types is not read in this lesson
+      data() {}, // what the client types is read and ignored: this server only greets
     },
   });
   return { listener, client };
@@ -124,8 +125,7 @@ if (import.meta.main) {
   const { host, port } = parseServerArgs(usage);
   const { listener, client } = listenOrExit(() => acceptOne(host, port), host, port);
   const here = formatEndpoint(listener.hostname, listener.port);
-  // Handle Ctrl-C before announcing the port: a signal that arrived first would kill us.
-  stopOnSignals(() => listener.stop(true));
+  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
   console.log(`listening on ${here} (tcp)`);
   console.log(`waiting for one client: try  nc ${listener.hostname} ${listener.port}`);
   const info = await client;

@@ -10,7 +10,7 @@
  * and closes. A line longer than --max-line gets an error reply instead of an unbounded buffer.
  */
 import type { TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./01-bind.ts";
+import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
 import { Outbox } from "./02-accept.ts";
 
 export const MAX_LINE_BYTES = 65_536;
@@ -132,8 +132,7 @@ if (import.meta.main) {
     host,
     port,
   );
-  // Handle Ctrl-C before announcing the port: a signal that arrived first would kill us.
-  stopOnSignals(() => listener.stop(true));
+  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
   console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
   console.log(`waiting for one client: try  echo hello | nc ${listener.hostname} ${listener.port}`);
   const result = await outcome;

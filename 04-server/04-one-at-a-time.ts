@@ -11,9 +11,11 @@
  * empty line. After N clients the server exits.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./01-bind.ts";
+import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
 import { Outbox } from "./02-accept.ts";
 import { LineBuffer, LineTooLongError, MAX_LINE_BYTES } from "./03-echo-once.ts";
+
+const MAX_UNREAD_BYTES = 1024 * 1024; // echoes the client served has not read: past this, pause
 
 interface Client {
   number: number;
@@ -22,26 +24,20 @@ interface Client {
   outbox: Outbox;
   echoed: number;
   done: boolean;
-}
-
-export interface OneAtATimeOptions {
-  maxClients?: number;
-  maxLineBytes?: number;
-  log?: (message: string) => void;
+  paused: boolean; // not read from until it reads its echoes
 }
 
 /** Echoes each client's lines until it sends an empty line; the next one waits its turn. */
 export function serveOneAtATime(
   host: string,
   port: number,
-  { maxClients = 10, maxLineBytes = MAX_LINE_BYTES, log = () => {} }: OneAtATimeOptions = {},
+  { maxClients = 10, maxLineBytes = MAX_LINE_BYTES, log = (_message: string) => {} } = {},
 ): { listener: TCPSocketListener<Client>; allServed: Promise<number> } {
   let current: Socket<Client> | null = null;
   const queue: Socket<Client>[] = [];
   let connected = 0;
   let served = 0;
-  let finishedAll: (served: number) => void = () => {};
-  const allServed = new Promise<number>((resolve) => (finishedAll = resolve));
+  const allServed = Promise.withResolvers<number>();
 
   const startTurn = (socket: Socket<Client>): void => {
     current = socket;
@@ -62,7 +58,7 @@ export function serveOneAtATime(
     if (next) startTurn(next);
     else if (served === maxClients) {
       listener.stop(); // the last client's connection closes by itself
-      finishedAll(served);
+      allServed.resolve(served);
     }
   };
 
@@ -75,7 +71,7 @@ export function serveOneAtATime(
         const outbox = new Outbox(socket);
         const number = ++connected;
         const lines = new LineBuffer(maxLineBytes);
-        socket.data = { number, peer, lines, outbox, echoed: 0, done: false };
+        socket.data = { number, peer, lines, outbox, echoed: 0, done: false, paused: false };
         if (served + (current ? 1 : 0) + queue.length >= maxClients) {
           socket.data.done = true;
           outbox.send(`sorry: this server serves ${maxClients} clients and then exits\n`);
@@ -100,10 +96,21 @@ export function serveOneAtATime(
         } catch (error) {
           if (!(error instanceof LineTooLongError)) throw error;
           client.outbox.send(`error: ${error.message}; closing\n`);
-          endTurn(socket, error.message);
+          return endTurn(socket, error.message);
+        }
+        // It sends but does not read its echoes: stop reading it, or they would fill our memory.
+        if (!client.paused && client.outbox.pendingBytes > MAX_UNREAD_BYTES) {
+          client.paused = true;
+          socket.pause();
+          log(`client #${client.number} does not read its echoes: not reading it until it does`);
         }
       },
-      drain: (socket) => socket.data.outbox.flush(),
+      drain(socket) {
+        socket.data.outbox.flush();
+        if (!socket.data.paused || socket.data.outbox.pendingBytes > 0) return;
+        socket.data.paused = false; // it caught up: read it again
+        socket.resume();
+      },
       close(socket) {
         // A queued client that resets is noticed at once; one that hangs up politely (FIN) is
         // not: end of input is something you read, so it shows when its turn comes.
@@ -115,7 +122,7 @@ export function serveOneAtATime(
       },
     },
   });
-  return { listener, allServed };
+  return { listener, allServed: allServed.promise };
 }
 
 const usage = `usage: bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients 10] [--max-line 65536]
@@ -136,8 +143,7 @@ if (import.meta.main) {
     host,
     port,
   );
-  // Handle Ctrl-C before announcing the port: a signal that arrived first would kill us.
-  stopOnSignals(() => listener.stop(true));
+  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
   console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
   console.log(`served all ${await allServed} clients: exiting`);
 }

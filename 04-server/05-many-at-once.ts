@@ -11,7 +11,7 @@
  * reading from it until it catches up), one that stays quiet for --idle seconds is closed.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./01-bind.ts";
+import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
 import { Outbox } from "./02-accept.ts";
 import { LineBuffer, LineTooLongError, MAX_LINE_BYTES } from "./03-echo-once.ts";
 
@@ -143,7 +143,6 @@ if (import.meta.main) {
     host,
     port,
   );
-  // Handle Ctrl-C before announcing the port: a signal that arrived first would kill us.
-  stopOnSignals(() => listener.stop(true));
+  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
   console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
 }

@@ -10,7 +10,7 @@
  * 07-welcome-client.ts, reads until that close.
  */
 import type { TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./01-bind.ts";
+import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
 import { Outbox } from "./02-accept.ts";
 
 /** The greeting for the client at `peer`; the time is UTC in ISO 8601, e.g. 2026-01-31T09:15:02.417Z. */

@@ -9,8 +9,7 @@
  * the welcome protocol's "end of message", and says how many reads it took. With no --host or
  * --port it starts 06-welcome-server.ts in this same process on a free port, and tells you so.
  */
-import { parseArgs } from "node:util";
-import { formatEndpoint } from "./01-bind.ts";
+import { formatEndpoint, LAB_PORT, parseCli, parsePeerHost, parsePort } from "./cli.ts";
 import { startWelcomeServer } from "./06-welcome-server.ts";
 
 export interface Welcome {
@@ -94,37 +93,30 @@ starts the welcome server in this process first, on 127.0.0.1 and a free port.
   --json          print one JSON document instead of text`;
 
 if (import.meta.main) {
-  let options: { host?: string; port?: number; timeoutMs: number; json: boolean };
-  try {
-    const { values } = parseArgs({
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        timeout: { type: "string", default: "5" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && !(/^\d+$/.test(values.port ?? "") && port >= 1 && port <= 65_535))
-      throw new Error(`--port must be a whole number from 1 to 65535 (got "${values.port}")`);
+  const flags = {
+    host: { type: "string" },
+    port: { type: "string" },
+    timeout: { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+  } as const;
+  const options = parseCli(usage, flags, (values) => {
     const timeout = Number(values.timeout);
-    if (!(timeout > 0))
-      throw new Error(`--timeout must be a number of seconds above 0 (got "${values.timeout}")`);
-    options = { host: values.host, port, timeoutMs: timeout * 1000, json: values.json };
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
+    if (!(timeout > 0 && timeout <= 3600))
+      throw new Error(
+        `--timeout must be a number of seconds above 0, at most 3600 (got "${values.timeout}")`,
+      );
+    return {
+      host: values.host === undefined ? undefined : parsePeerHost(values.host),
+      port: values.port === undefined ? undefined : parsePort(values.port, "--port", 1),
+      timeoutMs: timeout * 1000,
+      json: values.json,
+    };
+  });
 
   const local = options.host === undefined && options.port === undefined;
   const server = local ? startWelcomeServer("127.0.0.1", 0) : undefined;
   const host = options.host ?? "127.0.0.1";
-  const port = server?.listener.port ?? options.port ?? 5000;
+  const port = server?.listener.port ?? options.port ?? LAB_PORT;
   if (server && !options.json)
     console.log(
       `no --host/--port given: started the welcome server (04-server/06-welcome-server.ts) in this process on ${formatEndpoint(host, port)}`,

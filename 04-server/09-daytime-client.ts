@@ -9,47 +9,52 @@
  * Over UDP a lost datagram is silence: wait a second, ask again, 3 times; trust only the server.
  */
 import { lookup } from "node:dns/promises";
-import { formatEndpoint } from "./01-bind.ts";
-import { parseCli, parsePort, type Protocol, startDaytimeServer } from "./08-daytime-server.ts";
+import {
+  CLIENT_FLAGS,
+  checkClientFlags,
+  explainClientError,
+  formatEndpoint,
+  parseCli,
+  type Protocol,
+} from "./cli.ts";
+import { startDaytimeServer } from "./08-daytime-server.ts";
 
-/** More than this is not one line of time: something else answers on that port. */
-const MAX_ANSWER_BYTES = 4096;
+const MAX_ANSWER_BYTES = 4096; // more is not one line of time: something else answers there
 
-/** The failures a student meets, in one sentence with what to do; lessons 11-14 use it too. */
-export function explainFailure(error: unknown, host: string, port: number, protocol: Protocol) {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOTFOUND") return `cannot find the host '${host}': check the name.`;
-  const where = `${formatEndpoint(host, port)} (${protocol})`;
-  if (code === "ECONNREFUSED")
-    return `${where} refused: nothing listens there (check the port, or start the server first).`;
-  if (code === "EMSGSIZE") return `${where}: a datagram carries at most 65507 bytes; send less.`;
-  return `${where} failed: ${(error as Error).message}; check the address and your network.`;
-}
-
+/** TCP: connect, then keep every byte until the server closes; give up after `timeoutMs`. */
 function overTcp(host: string, port: number, timeoutMs: number) {
-  const [where, chunks]: [string, Buffer[]] = [formatEndpoint(host, port), []];
+  const where = `${formatEndpoint(host, port)} (tcp)`;
+  const chunks: Buffer[] = [];
   let bytes = 0;
   return new Promise<{ reply: Buffer; attempts: number }>((resolve, reject) => {
-    const fail = (why: string): void => (clearTimeout(timer), reject(new Error(why)));
-    const failed = (error: unknown): void => fail(explainFailure(error, host, port, "tcp"));
-    const late = `${where} (tcp) did not finish its answer in ${timeoutMs} ms.`;
-    const timer = setTimeout(fail, timeoutMs, late);
-    Bun.connect({
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      reject(new Error(why));
+      // A socket left open, or a connect still pending, would keep this process running.
+      connecting.then((socket) => socket.terminate()).catch(() => {});
+    };
+    const failed = (error: unknown): void => fail(explainClientError(error, host, port, "tcp"));
+    const late = `${where} did not finish its answer in ${timeoutMs} ms.`;
+    const timer = setTimeout(() => fail(late), timeoutMs);
+    const connecting = Bun.connect({
       hostname: host,
       port,
       socket: {
-        data(socket, chunk) {
+        data(_socket, chunk) {
           chunks.push(chunk);
-          if ((bytes += chunk.length) <= MAX_ANSWER_BYTES) return;
-          fail(`${where} (tcp) sent over ${MAX_ANSWER_BYTES} bytes: not a daytime server.`);
-          socket.terminate();
+          bytes += chunk.length;
+          if (bytes > MAX_ANSWER_BYTES)
+            fail(`${where} sent over ${MAX_ANSWER_BYTES} bytes: not a daytime server.`);
         },
         // The server closing the connection is what says "that was the whole answer".
-        close: () => (clearTimeout(timer), resolve({ reply: Buffer.concat(chunks), attempts: 1 })),
-        connectError: (_socket, error) => failed(error),
+        close() {
+          clearTimeout(timer);
+          resolve({ reply: Buffer.concat(chunks), attempts: 1 });
+        },
         error: (_socket, error) => failed(error),
       },
-    }).catch(failed);
+    });
+    connecting.catch(failed); // refused, unknown host: the connect itself fails
   });
 }
 
@@ -58,7 +63,7 @@ function overTcp(host: string, port: number, timeoutMs: number) {
  * a reply that `accept` takes, sending again up to `attempts` times. Lessons 11 and 13 use it too.
  */
 export async function openUdpClient(host: string, port: number, attempts = 3, waitMs = 1_000) {
-  const explain = (error: unknown) => new Error(explainFailure(error, host, port, "udp"));
+  const explain = (error: unknown) => new Error(explainClientError(error, host, port, "udp"));
   // send() needs an IP address, so resolve the name first (the system resolver, like connect).
   const { address, family } = await lookup(host).catch((e: unknown) => Promise.reject(explain(e)));
   let settle: (reply: Buffer | Error) => void = () => {};
@@ -76,11 +81,13 @@ export async function openUdpClient(host: string, port: number, attempts = 3, wa
   async function request(payload: string | Uint8Array, accept = (_reply: Buffer) => true) {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const reply = await new Promise<Buffer | Error | undefined>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
+        socket.send(payload, port, address); // throws at once if it cannot go: too big, bad address
+        const timer = setTimeout(resolve, waitMs); // silence: send it again
         settle = (result) => {
-          if (result instanceof Error || accept(result)) (clearTimeout(timer), resolve(result));
+          if (!(result instanceof Error) && !accept(result)) return; // not the reply we want
+          clearTimeout(timer);
+          resolve(result);
         };
-        socket.send(payload, port, address); // it throws if the datagram cannot be sent
       }).catch(explain);
       if (reply instanceof Error) throw reply;
       if (reply) return { reply, attempts: attempt };
@@ -92,13 +99,20 @@ export async function openUdpClient(host: string, port: number, attempts = 3, wa
   return { request, close: () => socket.close() };
 }
 
-/** Asks once over TCP (5 waits at most), or up to 3 times over UDP; rejects with one sentence. */
+/** Asks over TCP (read to the close) or over UDP (3 tries); rejects with one sentence. */
 export async function askDaytime(protocol: Protocol, host: string, port: number, waitMs = 1_000) {
   const started = performance.now();
-  const udp = protocol === "udp" ? await openUdpClient(host, port, 3, waitMs) : undefined;
-  // Over UDP, RFC 867 asks for "a datagram with anything in it"; the reply is the time.
-  const { reply, attempts } = await (udp?.request("\n").finally(udp.close) ??
-    overTcp(host, port, 5 * waitMs));
+  let answer: { reply: Buffer; attempts: number };
+  if (protocol === "tcp") answer = await overTcp(host, port, 5 * waitMs);
+  else {
+    const udp = await openUdpClient(host, port, 3, waitMs);
+    try {
+      answer = await udp.request("\n"); // RFC 867: "a datagram with anything in it"
+    } finally {
+      udp.close();
+    }
+  }
+  const { reply, attempts } = answer;
   const [time, ms] = [reply.toString("latin1").trim(), performance.now() - started];
   return { protocol, host, port, time, bytes: reply.length, ms, attempts };
 }
@@ -113,21 +127,7 @@ lesson 08's daytime server in this process on a free port and asks it.
   --json      print one JSON document instead of text`;
 
 if (import.meta.main) {
-  const options = parseCli(
-    usage,
-    {
-      protocol: { type: "string", default: "tcp" },
-      host: { type: "string" },
-      port: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-    (values) => {
-      if (values.protocol !== "tcp" && values.protocol !== "udp")
-        throw new Error(`--protocol must be tcp or udp (got "${values.protocol}")`);
-      const port = values.port === undefined ? undefined : parsePort(values.port);
-      return { ...values, protocol: values.protocol as Protocol, port };
-    },
-  );
+  const options = parseCli(usage, CLIENT_FLAGS, checkClientFlags);
   const { protocol, json } = options;
   const local = options.host === undefined && options.port === undefined;
   const server = local ? await startDaytimeServer({ port: 0, protocols: [protocol] }) : undefined;

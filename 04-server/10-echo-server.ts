@@ -10,9 +10,15 @@
  * reading then fills its own buffers and waits; our memory stays flat, other clients go on.
  * The standard port, 7, needs root, so the default is 7007.
  */
-import type { Socket, TCPSocketListener, udp } from "bun";
-import { explainListenError, formatEndpoint, stopOnSignals } from "./01-bind.ts";
-import { announce, parseServerCli, type Protocol } from "./08-daytime-server.ts";
+import type { Socket, SocketHandler, TCPSocketListener, udp } from "bun";
+import {
+  announce,
+  explainListenError,
+  formatEndpoint,
+  type Protocol,
+  parseProtocolServerArgs,
+  stopOnSignals,
+} from "./cli.ts";
 
 export const DEFAULT_PORT = 7007;
 /** After pause() a few chunks already read may still arrive; more than this means a bug. */
@@ -44,10 +50,6 @@ export async function startEchoServer({
 } = {}): Promise<EchoServer> {
   const stats = { connections: 0, peakQueuedBytes: 0, pausedNow: 0 };
   const server: EchoServer = { stats, stop: () => (server.tcp?.stop(true), server.udp?.close()) };
-  const failed = (error: unknown): never => {
-    server.stop();
-    throw new Error(explainListenError(error, host, port), { cause: error });
-  };
 
   /** Writes what is queued, in order; once all is taken, reads again (and closes if asked). */
   function flush(socket: Socket<Connection>): void {
@@ -57,73 +59,73 @@ export async function startEchoServer({
       const written = Math.max(socket.write(chunk), 0);
       state.queued -= written;
       state.echoed += written;
-      if (written < chunk.length) return void (state.queue[0] = chunk.subarray(written));
+      if (written < chunk.length) {
+        state.queue[0] = chunk.subarray(written); // the kernel is full again: wait for drain
+        return;
+      }
       state.queue.shift();
     }
-    if (state.paused) ((state.paused = false), stats.pausedNow--, socket.resume());
+    if (state.paused) {
+      state.paused = false;
+      stats.pausedNow--;
+      socket.resume(); // it caught up: read what it sent meanwhile
+    }
     if (state.peerFinished) socket.end();
   }
 
-  if (protocols.includes("tcp")) {
-    try {
-      server.tcp = Bun.listen<Connection>({
-        hostname: host,
-        port,
-        allowHalfOpen: true, // after the client's FIN we still owe it the rest of the echo
-        socket: {
-          open(socket) {
-            socket.data = new Connection(formatEndpoint(socket.remoteAddress, socket.remotePort));
-            stats.connections++;
-            log(`${socket.data.peer} connected`);
-          },
-          data(socket, chunk) {
-            const state = socket.data;
-            // Bytes already waiting go first, or the echo would come back out of order.
-            const written = state.queued > 0 ? 0 : Math.max(socket.write(chunk), 0);
-            state.echoed += written;
-            if (written === chunk.length) return;
-            state.queue.push(chunk.subarray(written));
-            state.queued += chunk.length - written;
-            stats.peakQueuedBytes = Math.max(stats.peakQueuedBytes, state.queued);
-            if (state.queued > MAX_QUEUED_BYTES) {
-              log(`${state.peer} sent ${state.queued} bytes past a pause: cut off`);
-              socket.terminate();
-            } else if (!state.paused) {
-              if (state.pauses++ === 0) log(`${state.peer} reads slower than it sends: pausing it`);
-              [state.paused, stats.pausedNow] = [true, stats.pausedNow + 1];
-              socket.pause();
-            }
-          },
-          drain: flush,
-          end(socket) {
-            socket.data.peerFinished = true;
-            if (socket.data.queued === 0) socket.end();
-          },
-          close(socket) {
-            stats.connections--;
-            if (socket.data.paused) stats.pausedNow--;
-            log(`${socket.data.peer} left; ${socket.data.echoed} bytes echoed`);
-          },
-          error() {},
-        },
-      });
-    } catch (error) {
-      failed(error);
-    }
-  }
-  if (protocols.includes("udp")) {
-    const socket: udp.SocketHandler<"buffer"> = {
-      // One datagram in, the same datagram out. If the kernel's buffer is full, send() says
-      // false and the echo is lost: that is UDP, and the client's retry is the remedy.
-      data: (udpSocket, datagram, peerPort, peerAddress) =>
-        void udpSocket.send(datagram, peerPort, peerAddress),
-      error() {}, // ICMP errors from clients that left must not kill the server
-    };
-    try {
-      server.udp = await Bun.udpSocket({ hostname: host, port, socket }); // may throw, not reject
-    } catch (error) {
-      failed(error);
-    }
+  const connections: SocketHandler<Connection> = {
+    open(socket) {
+      socket.data = new Connection(formatEndpoint(socket.remoteAddress, socket.remotePort));
+      stats.connections++;
+      log(`${socket.data.peer} connected`);
+    },
+    data(socket, chunk) {
+      const state = socket.data;
+      // Bytes already waiting go first, or the echo would come back out of order.
+      const written = state.queued > 0 ? 0 : Math.max(socket.write(chunk), 0);
+      state.echoed += written;
+      if (written === chunk.length) return;
+      state.queue.push(chunk.subarray(written));
+      state.queued += chunk.length - written;
+      stats.peakQueuedBytes = Math.max(stats.peakQueuedBytes, state.queued);
+      if (state.queued > MAX_QUEUED_BYTES) {
+        log(`${state.peer} sent ${state.queued} bytes past a pause: cut off`);
+        socket.terminate();
+      } else if (!state.paused) {
+        if (state.pauses++ === 0) log(`${state.peer} reads slower than it sends: pausing it`);
+        state.paused = true;
+        stats.pausedNow++;
+        socket.pause();
+      }
+    },
+    drain: flush,
+    end(socket) {
+      socket.data.peerFinished = true;
+      if (socket.data.queued === 0) socket.end();
+    },
+    close(socket) {
+      stats.connections--;
+      if (socket.data.paused) stats.pausedNow--;
+      log(`${socket.data.peer} left; ${socket.data.echoed} bytes echoed`);
+    },
+    error() {},
+  };
+  const datagrams: udp.SocketHandler<"buffer"> = {
+    // One datagram in, the same datagram out. If the kernel's buffer is full, send() says
+    // false and the echo is lost: that is UDP, and the client's retry is the remedy.
+    data: (udpSocket, datagram, peerPort, peerAddress) =>
+      void udpSocket.send(datagram, peerPort, peerAddress),
+    error() {}, // ICMP errors from clients that left must not kill the server
+  };
+  try {
+    // allowHalfOpen: after the client's FIN we still owe it the rest of the echo.
+    if (protocols.includes("tcp"))
+      server.tcp = Bun.listen({ hostname: host, port, allowHalfOpen: true, socket: connections });
+    if (protocols.includes("udp"))
+      server.udp = await Bun.udpSocket({ hostname: host, port, socket: datagrams });
+  } catch (error) {
+    server.stop(); // a TCP port bound before the UDP bind failed is given back too
+    throw new Error(explainListenError(error, host, port), { cause: error });
   }
   return server;
 }
@@ -136,11 +138,11 @@ Sends back every byte it receives (RFC 862), over TCP, UDP or both.
   --port      port to listen on (default ${DEFAULT_PORT}; 0 takes any free port)`;
 
 if (import.meta.main) {
-  const options = parseServerCli(usage, DEFAULT_PORT);
+  const options = parseProtocolServerArgs(usage, DEFAULT_PORT);
   const server = await startEchoServer({ ...options, log: console.log }).catch((error) => {
     console.error((error as Error).message);
     process.exit(1);
   });
-  stopOnSignals(server.stop); // before the "listening on" line: a Ctrl-C may follow it at once
+  stopOnSignals(server.stop); // before `listening on`: see cli.ts
   announce(options.host, server);
 }

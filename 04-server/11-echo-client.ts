@@ -8,9 +8,15 @@
  * half-closes with `shutdown()` ("no more from me", still reading) and reads until the server
  * closes; counts and SHA-256 must match. With no --message or --file, the lines you type go out.
  */
-import { formatEndpoint } from "./01-bind.ts";
-import { parseCli, parsePort, type Protocol } from "./08-daytime-server.ts";
-import { explainFailure, openUdpClient } from "./09-daytime-client.ts";
+import {
+  CLIENT_FLAGS,
+  checkClientFlags,
+  explainClientError,
+  formatEndpoint,
+  parseCli,
+  type Protocol,
+} from "./cli.ts";
+import { openUdpClient } from "./09-daytime-client.ts";
 import { startEchoServer } from "./10-echo-server.ts";
 
 const IDLE_MS = 10_000; // silence this long, while we wait for the echo, is an error
@@ -33,7 +39,9 @@ async function overTcp({ host, port }: Peer, source: Source, onEcho?: OnEcho) {
       close: () => ((closed = true), wake()),
       error() {},
     },
-  }).catch((error: unknown) => Promise.reject(new Error(explainFailure(error, host, port, "tcp"))));
+  }).catch((error: unknown) =>
+    Promise.reject(new Error(explainClientError(error, host, port, "tcp"))),
+  );
   /** Waits for data, drain or close events until `done()`; silence for IDLE_MS is an error. */
   async function until(done: () => boolean): Promise<void> {
     while (!done()) {
@@ -45,19 +53,24 @@ async function overTcp({ host, port }: Peer, source: Source, onEcho?: OnEcho) {
       });
     }
   }
-  for await (const chunk of source) {
-    add(sent, chunk);
-    // write() takes what the kernel has room for; the rest waits for the `drain` event.
-    for (let offset = 0; offset < chunk.length;) {
-      const written = socket.write(chunk.subarray(offset));
-      if (written < 0) throw new Error(`${where} closed the connection while we were sending.`);
-      [offset, drained] = [offset + written, false];
-      if (offset < chunk.length) await until(() => drained);
+  try {
+    for await (const chunk of source) {
+      add(sent, chunk);
+      // write() takes what the kernel has room for; the rest waits for the `drain` event.
+      for (let offset = 0; offset < chunk.length;) {
+        drained = false;
+        const written = socket.write(chunk.subarray(offset));
+        if (written < 0) throw new Error(`${where} closed the connection while we were sending.`);
+        offset += written;
+        if (offset < chunk.length) await until(() => drained);
+      }
     }
+    socket.shutdown(); // FIN: "that is all"; an echo server sends the rest, then closes
+    await until(() => closed);
+    return { sent, back };
+  } finally {
+    if (!closed) socket.terminate(); // we gave up: an open socket would keep this process alive
   }
-  socket.shutdown(); // FIN: "that is all"; an echo server sends the rest, then closes
-  await until(() => closed);
-  return { sent, back };
 }
 
 async function overUdp({ host, port }: Peer, source: Source, onEcho?: OnEcho) {
@@ -65,7 +78,9 @@ async function overUdp({ host, port }: Peer, source: Source, onEcho?: OnEcho) {
   try {
     for await (const datagram of source) {
       const { reply } = await udp.request(datagram); // resent on silence, 3 tries
-      (add(sent, datagram), add(back, reply), onEcho?.(Buffer.from(`${reply}\n`)));
+      add(sent, datagram);
+      add(back, reply);
+      onEcho?.(Buffer.from(`${reply}\n`)); // a datagram has no newline: add one to print it
     }
   } finally {
     udp.close();
@@ -80,8 +95,7 @@ export async function checkEcho(protocol: Protocol, peer: Peer, source: Source, 
   const [sentSha256, receivedSha256] = [sent.hash.digest("hex"), back.hash.digest("hex")];
   const identical = sent.bytes === back.bytes && sentSha256 === receivedSha256;
   const [sentBytes, receivedBytes, ms] = [sent.bytes, back.bytes, performance.now() - started];
-  const hashes = { sentSha256, receivedSha256 };
-  return { protocol, ...peer, sentBytes, receivedBytes, ...hashes, identical, ms };
+  return { protocol, ...peer, sentBytes, receivedBytes, sentSha256, receivedSha256, identical, ms };
 }
 
 const printEcho = (bytes: Uint8Array): void => void process.stdout.write(bytes); // as it comes
@@ -101,30 +115,16 @@ Sends to an echo server (RFC 862) and checks that every byte came back. With nei
   --json          print the result as one JSON document`;
 
 if (import.meta.main) {
-  const options = parseCli(
-    usage,
-    {
-      message: { type: "string" },
-      file: { type: "string" },
-      protocol: { type: "string", default: "tcp" },
-      host: { type: "string" },
-      port: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-    (values) => {
-      if (values.protocol !== "tcp" && values.protocol !== "udp")
-        throw new Error(`--protocol must be tcp or udp (got "${values.protocol}")`);
-      if (values.file !== undefined && (values.message !== undefined || values.protocol === "udp"))
-        throw new Error("--file goes alone and over TCP: a file may not fit in one datagram");
-      const port = values.port === undefined ? undefined : parsePort(values.port);
-      return { ...values, protocol: values.protocol as Protocol, port };
-    },
-  );
-  const { protocol, message, file, json } = options;
-  const local = (options.host ?? options.port) === undefined;
+  const flags = { ...CLIENT_FLAGS, message: { type: "string" }, file: { type: "string" } } as const;
+  const { protocol, message, file, json, ...given } = parseCli(usage, flags, (values) => {
+    if (values.file !== undefined && (values.message !== undefined || values.protocol === "udp"))
+      throw new Error("--file goes alone and over TCP: a file may not fit in one datagram");
+    return checkClientFlags(values);
+  });
+  const local = (given.host ?? given.port) === undefined;
   const server = local ? await startEchoServer({ port: 0, protocols: [protocol] }) : undefined;
-  const host = options.host ?? "127.0.0.1";
-  const port = (server ? (server.tcp ?? server.udp)?.port : options.port) ?? 7;
+  const host = given.host ?? "127.0.0.1";
+  const port = (server ? (server.tcp ?? server.udp)?.port : given.port) ?? 7;
   const where = `${formatEndpoint(host, port)} (${protocol})`;
   if (server && !json) console.log(`no --host or --port: started lesson 10's server, ${where}`);
   try {

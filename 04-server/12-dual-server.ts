@@ -10,11 +10,19 @@
  * conversation. A TCP message is a line (the stream has no other edges); a UDP message is
  * one datagram. A line over --max-line bytes gets an error and the connection is closed.
  */
-import type { Socket, TCPSocketListener, udp } from "bun";
-import { explainListenError, formatEndpoint, stopOnSignals } from "./01-bind.ts";
+import type { Socket, SocketHandler, TCPSocketListener, udp } from "bun";
 import { Outbox } from "./02-accept.ts";
 import { LineBuffer, LineTooLongError } from "./03-echo-once.ts";
-import { announce, parseCli, parseHost, parsePort } from "./08-daytime-server.ts";
+import {
+  announce,
+  explainListenError,
+  formatEndpoint,
+  parseCli,
+  parseHost,
+  parsePort,
+  stopOnSignals,
+  wholeNumber,
+} from "./cli.ts";
 
 export const TCP_PORT = 65432;
 export const UDP_PORT = 65433;
@@ -49,50 +57,41 @@ export async function startDualServer({
       ((socket.data.paused = true), socket.pause());
   }
 
-  let tcp: TCPSocketListener<Client>;
-  try {
-    tcp = Bun.listen<Client>({
-      hostname: host,
-      port: tcpPort,
-      socket: {
-        open(socket) {
-          const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
-          const lines = new LineBuffer(maxMessageBytes);
-          socket.data = { peer, lines, outbox: new Outbox(socket), paused: false };
-          log(`(TCP) ${peer} connected`);
-        },
-        data(socket, chunk) {
-          const { peer, lines, outbox } = socket.data;
-          if (outbox.finished) return; // said goodbye already: the rest is read and dropped
-          try {
-            for (const line of lines.push(chunk)) {
-              const message = line.toString("utf8");
-              log(`(TCP) ${peer}: ${message}`);
-              const { reply, end } = replyTo("TCP", message);
-              answer(socket, reply, end);
-              if (end) return;
-            }
-          } catch (error) {
-            if (!(error instanceof LineTooLongError)) throw error;
-            log(`(TCP) ${peer} sent a line over ${maxMessageBytes} bytes: closing it`);
-            answer(socket, `error: ${error.message}; closing this connection`, true);
-          }
-        },
-        drain(socket) {
-          socket.data.outbox.flush();
-          if (socket.data.paused && socket.data.outbox.pendingBytes <= MAX_UNREAD_REPLIES / 2)
-            ((socket.data.paused = false), socket.resume());
-        },
-        close: (socket) => log(`(TCP) ${socket.data.peer} left`),
-        error() {},
-      },
-    });
-  } catch (error) {
-    throw new Error(explainListenError(error, host, tcpPort), { cause: error });
-  }
+  const connections: SocketHandler<Client> = {
+    open(socket) {
+      const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
+      const lines = new LineBuffer(maxMessageBytes);
+      socket.data = { peer, lines, outbox: new Outbox(socket), paused: false };
+      log(`(TCP) ${peer} connected`);
+    },
+    data(socket, chunk) {
+      const { peer, lines, outbox } = socket.data;
+      if (outbox.finished) return; // said goodbye already: the rest is read and dropped
+      try {
+        for (const line of lines.push(chunk)) {
+          const message = line.toString("utf8");
+          log(`(TCP) ${peer}: ${message}`);
+          const { reply, end } = replyTo("TCP", message);
+          answer(socket, reply, end);
+          if (end) return;
+        }
+      } catch (error) {
+        if (!(error instanceof LineTooLongError)) throw error;
+        log(`(TCP) ${peer} sent a line over ${maxMessageBytes} bytes: closing it`);
+        answer(socket, `error: ${error.message}; closing this connection`, true);
+      }
+    },
+    drain(socket) {
+      socket.data.outbox.flush();
+      if (socket.data.paused && socket.data.outbox.pendingBytes <= MAX_UNREAD_REPLIES / 2)
+        ((socket.data.paused = false), socket.resume());
+    },
+    close: (socket) => log(`(TCP) ${socket.data.peer} left`),
+    error() {},
+  };
 
   const tooLong = `error: message longer than ${maxMessageBytes} bytes`;
-  const socket: udp.SocketHandler<"buffer"> = {
+  const datagrams: udp.SocketHandler<"buffer"> = {
     data(udpSocket, datagram, peerPort, peerAddress) {
       const peer = formatEndpoint(peerAddress, peerPort);
       const message = datagram.toString("utf8").replace(/\r?\n$/, ""); // `nc -u` sends a line
@@ -104,16 +103,17 @@ export async function startDualServer({
     },
     error() {}, // an ICMP error from a client that left must not stop the server
   };
-  let datagrams: udp.Socket<"buffer">;
+  // TCP first, then UDP; a failure names its own port (tcp is still undefined if TCP failed).
+  let tcp: TCPSocketListener<Client> | undefined;
   try {
-    datagrams = await Bun.udpSocket({ hostname: host, port: udpPort, socket }); // throws, at once
+    tcp = Bun.listen({ hostname: host, port: tcpPort, socket: connections });
+    const udp = await Bun.udpSocket({ hostname: host, port: udpPort, socket: datagrams });
+    return { tcp, udp, stop: () => (tcp?.stop(true), udp.close()) };
   } catch (error) {
-    tcp.stop(true);
-    throw new Error(explainListenError(error, host, udpPort), { cause: error });
+    tcp?.stop(true); // UDP failed after TCP bound: give the TCP port back too
+    throw new Error(explainListenError(error, host, tcp ? udpPort : tcpPort), { cause: error });
   }
-  return { tcp, udp: datagrams, stop: () => (tcp.stop(true), datagrams.close()) };
 }
-export type DualServer = Awaited<ReturnType<typeof startDualServer>>;
 
 const usage = `usage: bun run 04-server/12-dual-server.ts [--host 127.0.0.1] [--port ${TCP_PORT}] [--udp-port ${UDP_PORT}] [--max-line ${MAX_MESSAGE_BYTES}]
 
@@ -136,7 +136,7 @@ if (import.meta.main) {
       const tcpPort = parsePort(values.port);
       const udpDefault = tcpPort === 0 ? "0" : String(UDP_PORT);
       const udpPort = parsePort(values["udp-port"] ?? udpDefault, "--udp-port");
-      const maxMessageBytes = parsePort(values["max-line"], "--max-line", 1, 65_507);
+      const maxMessageBytes = wholeNumber("--max-line", values["max-line"], 1, 65_507);
       return { host: parseHost(values.host), tcpPort, udpPort, maxMessageBytes };
     },
   );
@@ -144,6 +144,6 @@ if (import.meta.main) {
     console.error((error as Error).message);
     process.exit(1);
   });
-  stopOnSignals(server.stop); // before the "listening on" line: a Ctrl-C may follow it at once
+  stopOnSignals(server.stop); // before `listening on`: see cli.ts
   announce(options.host, server);
 }

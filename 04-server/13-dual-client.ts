@@ -9,15 +9,20 @@
  * up to the newline that ends each reply; over UDP a reply is one datagram, and a message
  * that gets none is sent again. `exit` (or Ctrl-D) ends this conversation, not the server.
  */
-import { formatEndpoint } from "./01-bind.ts";
 import { Outbox } from "./02-accept.ts";
 import { LineBuffer } from "./03-echo-once.ts";
-import { parseCli, parseHost, parsePort, type Protocol } from "./08-daytime-server.ts";
-import { explainFailure, openUdpClient } from "./09-daytime-client.ts";
+import { openUdpClient } from "./09-daytime-client.ts";
+import {
+  explainClientError,
+  formatEndpoint,
+  parseCli,
+  parsePeerHost,
+  parsePort,
+  type Protocol,
+} from "./cli.ts";
 import { startDualServer, TCP_PORT, UDP_PORT } from "./12-dual-server.ts";
 
-/** A reply that does not come within this time is an error, not a wait forever. */
-const REPLY_TIMEOUT_MS = 10_000;
+const REPLY_TIMEOUT_MS = 10_000; // a reply that has not come by then is an error, not a wait
 
 /** One conversation: `ask()` sends a message and resolves with the server's reply. */
 export type Conversation = { ask(message: string): Promise<string>; close(): void };
@@ -26,10 +31,12 @@ export type Conversation = { ask(message: string): Promise<string>; close(): voi
 export async function talkOverTcp(host: string, port: number): Promise<Conversation> {
   const [where, lines, replies] = [formatEndpoint(host, port), new LineBuffer(), [] as string[]];
   let [closed, wake] = [false, (): void => {}];
-  const socket = await Bun.connect({
+  const socket = await Bun.connect<Outbox>({
     hostname: host,
     port,
     socket: {
+      // write() may take part of a line: the Outbox keeps the rest for `drain`.
+      open: (socket) => void (socket.data = new Outbox(socket)),
       data(socket, chunk) {
         try {
           for (const line of lines.push(chunk)) replies.push(line.toString("utf8"));
@@ -38,15 +45,16 @@ export async function talkOverTcp(host: string, port: number): Promise<Conversat
         }
         wake();
       },
-      drain: () => outbox.flush(),
+      drain: (socket) => socket.data.flush(),
       close: () => ((closed = true), wake()),
       error() {},
     },
-  }).catch((error: unknown) => Promise.reject(new Error(explainFailure(error, host, port, "tcp"))));
-  const outbox = new Outbox(socket); // write() may take part of a line: it keeps the rest
+  }).catch((error: unknown) =>
+    Promise.reject(new Error(explainClientError(error, host, port, "tcp"))),
+  );
   return {
     async ask(message) {
-      outbox.send(`${message}\n`);
+      socket.data.send(`${message}\n`);
       while (replies.length === 0) {
         if (closed) throw new Error(`${where} closed the connection without a reply.`);
         await new Promise<void>((resolve, reject) => {
@@ -68,13 +76,9 @@ export async function talkOverUdp(host: string, port: number): Promise<Conversat
 }
 
 /** Reads typed lines: the first answers "tcp or udp?" unless --protocol did. */
-async function converse(
-  chosen: Protocol | undefined,
-  host: string,
-  ports: Record<Protocol, number>,
-) {
+async function converse(host: string, ports: Record<Protocol, number>, given?: Protocol) {
   const prompt = (text: string): void => void (process.stdin.isTTY && process.stdout.write(text));
-  let [protocol, conversation] = [chosen, undefined as Conversation | undefined];
+  let [protocol, conversation] = [given, undefined as Conversation | undefined];
   if (!protocol) prompt("TCP or UDP? (tcp/udp): ");
   try {
     for await (const typed of console) {
@@ -83,10 +87,8 @@ async function converse(
         if (line === "tcp" || line === "udp") protocol = line;
         else console.log(`please answer tcp or udp (got "${line}")`);
       } else if (line !== "") {
-        conversation ??= await (protocol === "tcp" ? talkOverTcp : talkOverUdp)(
-          host,
-          ports[protocol],
-        );
+        const talk = protocol === "tcp" ? talkOverTcp : talkOverUdp; // connects on the first line
+        conversation ??= await talk(host, ports[protocol]);
         console.log(`server replied: ${await conversation.ask(line)}`);
         if (line.toLowerCase() === "exit")
           return console.log("conversation over; the server goes on");
@@ -104,7 +106,7 @@ Talks to lesson 12's server: each line you type is a message, "exit" or Ctrl-D e
 Without --protocol it asks first. With none of --host, --port, --udp-port it starts
 lesson 12's server in this process, on free ports.
   --protocol     tcp or udp
-  --host IP      the server (default 127.0.0.1)
+  --host HOST    the server (default 127.0.0.1)
   --port N       its TCP port (default ${TCP_PORT})
   --udp-port N   its UDP port (default ${UDP_PORT})`;
 
@@ -117,15 +119,14 @@ if (import.meta.main) {
       port: { type: "string" },
       "udp-port": { type: "string" },
     },
-    (values) => {
-      const { protocol, host, port, "udp-port": udpPort } = values;
+    ({ protocol, host, port, "udp-port": udpPort }) => {
       if (protocol !== undefined && protocol !== "tcp" && protocol !== "udp")
         throw new Error(`--protocol must be tcp or udp (got "${protocol}")`);
       return {
         protocol: protocol as Protocol | undefined,
-        host: host === undefined ? undefined : parseHost(host),
-        tcp: port === undefined ? undefined : parsePort(port),
-        udp: udpPort === undefined ? undefined : parsePort(udpPort, "--udp-port"),
+        host: host === undefined ? undefined : parsePeerHost(host),
+        tcp: port === undefined ? undefined : parsePort(port, "--port", 1),
+        udp: udpPort === undefined ? undefined : parsePort(udpPort, "--udp-port", 1),
       };
     },
   );
@@ -138,7 +139,7 @@ if (import.meta.main) {
   };
   if (server) console.log(`no --host or ports given: started lesson 12's server in this process`);
   try {
-    await converse(options.protocol, host, ports);
+    await converse(host, ports, options.protocol);
   } catch (error) {
     console.error((error as Error).message);
     process.exitCode = 1;

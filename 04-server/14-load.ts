@@ -9,16 +9,19 @@
  * nothing per request: one payload for all, latencies counted in a fixed histogram of microseconds.
  */
 import type { Socket, SocketHandler } from "bun";
-import { formatEndpoint } from "./01-bind.ts";
-import { parseCli, parseHost, parsePort } from "./08-daytime-server.ts";
-import { explainFailure } from "./09-daytime-client.ts";
+import {
+  explainClientError,
+  formatEndpoint,
+  parseCli,
+  parseHost,
+  spawnServer,
+  wholeNumber,
+} from "./cli.ts";
 
-/** `maxRequests` ends the run early, once that many were answered within `durationMs`. */
 const [connections, payloadBytes, durationMs, warmupMs, maxRequests] = [50, 64, 3_000, 500, 1e9];
 export const LOAD_DEFAULTS = { connections, payloadBytes, durationMs, warmupMs, maxRequests };
-/** 1-microsecond buckets up to 1 s: exact enough, and no array that grows during the run. */
-const BUCKETS = 1_000_000;
-type State = { received: number; sentAt: number };
+const BUCKETS = 1_000_000; // 1-microsecond buckets up to 1 s: exact, and nothing grows in the run
+type State = { sentAt: number; written: number; received: number }; // the request in flight
 
 export async function runLoad(host: string, port: number, options: Partial<typeof LOAD_DEFAULTS>) {
   const settings = { ...LOAD_DEFAULTS, ...options };
@@ -31,9 +34,15 @@ export async function runLoad(host: string, port: number, options: Partial<typeo
     if (!stopping) [stopping, recording, ended] = [true, false, performance.now()];
     finished.resolve();
   };
+  /** Writes the request from byte `from` on; what the kernel does not take waits for `drain`. */
+  const request = (socket: Socket<State>, from = 0, now = performance.now()): void => {
+    if (from === 0) socket.data.sentAt = now;
+    const written = socket.write(from === 0 ? payload : payload.subarray(from));
+    socket.data.written = from + Math.max(written, 0);
+  };
   const handler: SocketHandler<State> = {
     binaryType: "uint8array", // lighter than Buffer, and only the byte count is read
-    open: (socket) => void (socket.data = { received: 0, sentAt: 0 }),
+    open: (socket) => void (socket.data = { sentAt: 0, written: 0, received: 0 }),
     data(socket, chunk) {
       const state = socket.data;
       state.received += chunk.byteLength;
@@ -46,8 +55,11 @@ export async function runLoad(host: string, port: number, options: Partial<typeo
         if (++requests >= maxRequests) finish();
       }
       if (stopping) return void socket.end();
-      state.sentAt = now;
-      socket.write(payload); // it fits: our one request in flight was just answered
+      request(socket, 0, now);
+    },
+    drain(socket) {
+      // The kernel took only part of a request (64 bytes fit whole, 64 KiB may not): the rest.
+      if (socket.data.written < payloadBytes) request(socket, socket.data.written);
     },
     close: () => void (stopping || lost++),
     error() {},
@@ -59,16 +71,18 @@ export async function runLoad(host: string, port: number, options: Partial<typeo
       sockets.push(await Bun.connect<State>({ hostname: host, port, socket: handler }));
   } catch (error) {
     for (const socket of sockets) socket.end();
-    throw new Error(explainFailure(error, host, port, "tcp"));
+    throw new Error(explainClientError(error, host, port, "tcp"));
   }
-  for (const socket of sockets) ((socket.data.sentAt = performance.now()), socket.write(payload));
+  for (const socket of sockets) request(socket);
   await Bun.sleep(warmupMs); // JIT, caches and TCP windows warm up unmeasured
   [recording, started] = [true, performance.now()];
   const timer = setTimeout(finish, durationMs);
   await finished.promise; // the time is up, or --requests were answered
   clearTimeout(timer);
   for (const socket of sockets) socket.end();
-  if (lost > 0) throw new Error(`${formatEndpoint(host, port)} closed ${lost} connections early.`);
+  const where = formatEndpoint(host, port);
+  if (lost > 0) throw new Error(`${where} closed ${lost} connections early.`);
+  if (requests === 0) throw new Error(`${where} sent nothing back: is it an echo server?`);
   const percentile = (fraction: number): number => {
     let [seen, bucket] = [0, 0];
     while (bucket < BUCKETS - 1 && (seen += histogram[bucket] ?? 0) < requests * fraction) bucket++;
@@ -79,23 +93,8 @@ export async function runLoad(host: string, port: number, options: Partial<typeo
   return { connections, payloadBytes, requests, seconds, requestsPerSecond, p50Ms, p99Ms };
 }
 
-/** Starts lesson 10's echo server in its own process and waits for its "listening on" line. */
-export async function spawnEchoServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const file = `${import.meta.dir}/10-echo-server.ts`;
-  const child = Bun.spawn(["bun", "run", file, "--port", "0"], { stdout: "pipe" }); // tcp and udp
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let [seen, port] = ["", ""];
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`lesson 10's echo server exited before listening: ${seen.trim()}`);
-    seen += value;
-    port = seen.match(/listening on \S+:(\d+) \(tcp\)/)?.[1] ?? "";
-  }
-  void (async () => {
-    while (!(await reader.read()).done); // keep reading its log: a full pipe would block it
-  })();
-  return { port: Number(port), stop: async () => void (child.kill("SIGTERM"), await child.exited) };
-}
+/** Lesson 10's echo server (TCP and UDP), started in its own process on a free port. */
+export const spawnEchoServer = () => spawnServer("10-echo-server.ts", ["--port", "0"]);
 
 const usage = `usage: bun run 04-server/14-load.ts [--host 127.0.0.1 --port 7007] [--connections 50] [--size 64] [--seconds 3] [--requests N] [--json]
 
@@ -105,38 +104,37 @@ until --requests were answered). Without --port it starts lesson 10's server as 
   --json    print one JSON document instead of text`;
 
 if (import.meta.main) {
-  const options = parseCli(
-    usage,
-    {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string" },
-      connections: { type: "string", default: "50" },
-      size: { type: "string", default: "64" },
-      seconds: { type: "string", default: "3" },
-      requests: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-    (values) => ({
-      host: parseHost(values.host),
-      port: values.port === undefined ? undefined : parsePort(values.port, "--port", 1),
-      connections: parsePort(values.connections, "--connections", 1, 10_000),
-      payloadBytes: parsePort(values.size, "--size", 1, 65_536),
-      durationMs: 1000 * parsePort(values.seconds, "--seconds", 1, 3600),
-      maxRequests: parsePort(values.requests ?? "1000000000", "--requests", 1, 1e9),
-      json: values.json,
-    }),
-  );
-  const { connections, payloadBytes, json } = options;
+  const flags = {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string" },
+    connections: { type: "string", default: "50" },
+    size: { type: "string", default: "64" },
+    seconds: { type: "string", default: "3" },
+    requests: { type: "string", default: "1000000000" },
+    json: { type: "boolean", default: false },
+  } as const;
+  const options = parseCli(usage, flags, (values) => ({
+    host: parseHost(values.host),
+    port: values.port === undefined ? undefined : wholeNumber("--port", values.port, 1, 65_535),
+    connections: wholeNumber("--connections", values.connections, 1, 10_000),
+    payloadBytes: wholeNumber("--size", values.size, 1, 65_536),
+    durationMs: 1000 * wholeNumber("--seconds", values.seconds, 1, 3600),
+    maxRequests: wholeNumber("--requests", values.requests, 1, 1e9),
+    json: values.json,
+  }));
   const child = options.port === undefined ? await spawnEchoServer() : undefined;
   const port = child?.port ?? options.port ?? 0;
   const where = formatEndpoint(options.host, port);
-  if (child && !json) console.log(`no --port: started lesson 10's server as a child, ${where}`);
+  if (child && !options.json)
+    console.log(`no --port: started lesson 10's server as a child, ${where}`);
   try {
     const result = await runLoad(options.host, port, options);
     const { requests, seconds, requestsPerSecond: rate, p50Ms, p99Ms } = result;
-    if (json) console.log(JSON.stringify({ server: where, ...result }, null, 2));
+    if (options.json) console.log(JSON.stringify({ server: where, ...result }, null, 2));
     else {
-      console.log(`${connections} connections x ${payloadBytes} bytes to ${where}:`);
+      console.log(
+        `${options.connections} connections x ${options.payloadBytes} bytes to ${where}:`,
+      );
       console.log(`  ${requests} answers in ${seconds.toFixed(2)} s: ${rate | 0} req/s`);
       console.log(`  latency p50 ${p50Ms.toFixed(3)} ms, p99 ${p99Ms.toFixed(3)} ms`);
     }

@@ -11,13 +11,14 @@ import type { Socket, udp } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { daytimeLine, parsePort, startDaytimeServer } from "../04-server/08-daytime-server.ts";
+import { daytimeLine, startDaytimeServer } from "../04-server/08-daytime-server.ts";
 import { askDaytime, openUdpClient } from "../04-server/09-daytime-client.ts";
 import { MAX_QUEUED_BYTES, startEchoServer } from "../04-server/10-echo-server.ts";
 import { checkEcho } from "../04-server/11-echo-client.ts";
 import { MAX_MESSAGE_BYTES, replyTo, startDualServer } from "../04-server/12-dual-server.ts";
 import { talkOverTcp, talkOverUdp } from "../04-server/13-dual-client.ts";
 import { runLoad } from "../04-server/14-load.ts";
+import { parsePort } from "../04-server/cli.ts";
 import { freePort, runLesson, startLesson, TcpTestClient, udpRequest } from "./helpers.ts";
 
 const inUse = (port: number, host = "127.0.0.1"): string =>
@@ -399,6 +400,77 @@ describe("09-daytime-client as a student runs it", () => {
   });
 });
 
+describe("the clients (09, 11, 13, 14) against peers that never finish, and bad flags", () => {
+  test("09 against a TCP server that never closes: one sentence, exit 1, and the process ends", async () => {
+    const mute = fakeTcpServer(() => {});
+    const run = await runLesson("04-server/09-daytime-client.ts", ["--port", String(mute.port)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`127.0.0.1:${mute.port} (tcp) did not finish its answer in 5000 ms.\n`);
+  });
+
+  test("11 against a peer that reads but never echoes or closes: one sentence, exit 1, and the process ends", async () => {
+    // allowHalfOpen: our FIN does not make it close, so only the client's own limit ends this.
+    const sink = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      allowHalfOpen: true,
+      socket: { data() {}, end() {}, error() {} },
+    });
+    opened.push({ close: () => sink.stop(true) });
+    const args = ["--port", String(sink.port), "--message", "anyone there?"];
+    const run = await runLesson("04-server/11-echo-client.ts", args);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`127.0.0.1:${sink.port} went silent for 10000 ms.\n`);
+  });
+
+  test("14 against a server that never answers: one sentence, exit 1, not a table of zeros", async () => {
+    const mute = fakeTcpServer(() => {});
+    const args = ["--port", String(mute.port), "--connections", "2", "--seconds", "1"];
+    const run = await runLesson("04-server/14-load.ts", args);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain("req/s");
+    expect(run.stderr).toBe(`127.0.0.1:${mute.port} sent nothing back: is it an echo server?\n`);
+  });
+
+  test.each([
+    [
+      "04-server/09-daytime-client.ts",
+      ["--port", "0"],
+      '--port must be a whole number from 1 to 65535 (got "0")',
+    ],
+    [
+      "04-server/11-echo-client.ts",
+      ["--port", "0"],
+      '--port must be a whole number from 1 to 65535 (got "0")',
+    ],
+    [
+      "04-server/13-dual-client.ts",
+      ["--udp-port", "0"],
+      '--udp-port must be a whole number from 1 to 65535 (got "0")',
+    ],
+    [
+      "04-server/09-daytime-client.ts",
+      ["--host", ""],
+      '--host must be a host name or an IP address (got "")',
+    ],
+    [
+      "04-server/11-echo-client.ts",
+      ["--host", ""],
+      '--host must be a host name or an IP address (got "")',
+    ],
+    [
+      "04-server/13-dual-client.ts",
+      ["--host", " "],
+      '--host must be a host name or an IP address (got " ")',
+    ],
+  ])("%s %p: exit 2, the reason, then the usage", async (file, args, reason) => {
+    const { code, stdout, stderr } = await runLesson(file, args);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toStartWith(`${reason}\n\nusage: bun run ${file}`);
+  });
+});
+
 describe("10-echo-server in-process", () => {
   test("16 MiB of random binary comes back exactly, and the queue stays small", async () => {
     const server = track(await startEchoServer({ port: 0, protocols: ["tcp"] }));
@@ -467,6 +539,24 @@ describe("10-echo-server as a student runs it", () => {
     const { code, stdout } = await server.stop("SIGINT");
     expect(code).toBe(0);
     expect(stdout).toMatch(/left; 16777216 bytes echoed/);
+  });
+
+  test("--host ::1: TCP and UDP over IPv6", async () => {
+    await using server = startLesson("04-server/10-echo-server.ts", [
+      "--host",
+      "::1",
+      "--port",
+      "0",
+    ]);
+    const tcp = await server.listening("tcp");
+    const udpEndpoint = await server.listening("udp");
+    expect([tcp.host, udpEndpoint.host]).toEqual(["::1", "::1"]);
+    expect((await echoThrough(tcp.port, Buffer.from("over six"), "::1")).toString()).toBe(
+      "over six",
+    );
+    const reply = await udpRequest(udpEndpoint.port, "six", { hostname: "::1" });
+    expect(reply.toString()).toBe("six");
+    expect((await server.stop("SIGTERM")).code).toBe(0);
   });
 
   test("a port in use: exit 1 and the sentence", async () => {
@@ -699,6 +789,35 @@ describe("12-dual-server", () => {
     expect(bad.stderr).toStartWith('--max-line must be a whole number from 1 to 65507 (got "0")');
     expect((await server.stop()).code).toBe(0);
   });
+
+  test("spawned with --host ::1: TCP and UDP over IPv6, and the client talks to it there", async () => {
+    await using server = startLesson("04-server/12-dual-server.ts", [
+      "--host",
+      "::1",
+      "--port",
+      "0",
+    ]);
+    const tcp = await server.listening("tcp");
+    const udpEndpoint = await server.listening("udp");
+    expect([tcp.host, udpEndpoint.host]).toEqual(["::1", "::1"]);
+    const reply = await udpRequest(udpEndpoint.port, "hi", { hostname: "::1" });
+    expect(reply.toString()).toBe("server (UDP) received: hi");
+    const ports = [
+      "--host",
+      "::1",
+      "--port",
+      String(tcp.port),
+      "--udp-port",
+      String(udpEndpoint.port),
+    ];
+    const client = await runLesson("04-server/13-dual-client.ts", ["--protocol", "tcp", ...ports], {
+      input: "over six\nexit\n",
+    });
+    expect(client.code).toBe(0);
+    expect(client.stdout).toContain("server replied: server (TCP) received: over six\n");
+    await server.waitFor(/\(TCP\) \[::1\]:\d+: over six/);
+    expect((await server.stop("SIGTERM")).code).toBe(0);
+  });
 });
 
 describe("13-dual-client", () => {
@@ -757,6 +876,7 @@ describe("13-dual-client", () => {
     const first = await runLesson("04-server/13-dual-client.ts", ["--protocol", "tcp", ...ports], {
       input: "a\nexit\n",
     });
+    expect(first.code).toBe(0);
     expect(first.stdout).toContain("server replied: server (TCP): goodbye");
     const second = await runLesson("04-server/13-dual-client.ts", ["--protocol", "tcp", ...ports], {
       input: "b\n",
@@ -766,6 +886,7 @@ describe("13-dual-client", () => {
     const third = await runLesson("04-server/13-dual-client.ts", ["--protocol", "udp", ...ports], {
       input: "exit\n",
     });
+    expect(third.code).toBe(0);
     expect(third.stdout).toContain("server replied: server (UDP): goodbye");
     expect(server.proc.exitCode).toBeNull();
   });

@@ -7,13 +7,14 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { bindAgain, bindPort, explainListenError, formatEndpoint } from "../04-server/01-bind.ts";
+import { bindAgain, bindPort } from "../04-server/01-bind.ts";
 import { acceptOne, Outbox } from "../04-server/02-accept.ts";
 import { echoOnce, LineBuffer, LineTooLongError } from "../04-server/03-echo-once.ts";
 import { serveOneAtATime } from "../04-server/04-one-at-a-time.ts";
 import { serveMany } from "../04-server/05-many-at-once.ts";
 import { startWelcomeServer, welcomeMessage } from "../04-server/06-welcome-server.ts";
 import { fetchWelcome, WelcomeError } from "../04-server/07-welcome-client.ts";
+import { explainListenError, formatEndpoint } from "../04-server/cli.ts";
 import { freePort, runLesson, startLesson, TcpTestClient } from "./helpers.ts";
 
 const inUse = (port: number, host = "127.0.0.1"): string =>
@@ -339,13 +340,19 @@ describe("03-echo-once", () => {
 });
 
 describe("04-one-at-a-time", () => {
-  test("in-process: the second client waits, unread, until the first sends an empty line", async () => {
+  /** Lesson 04 in-process on a free port, stopped after the test, with its log collected. */
+  function oneAtATime(options: { maxClients: number; maxLineBytes?: number }) {
     const logged = logCollector();
     const { listener, allServed } = serveOneAtATime("127.0.0.1", 0, {
-      maxClients: 2,
+      ...options,
       log: logged.log,
     });
     track(listener);
+    return { listener, allServed, logged };
+  }
+
+  test("in-process: the second client waits, unread, until the first sends an empty line", async () => {
+    const { listener, allServed, logged } = oneAtATime({ maxClients: 2 });
     await using first = await TcpTestClient.connect(listener.port);
     await first.waitForText(/your turn/);
     await using second = await TcpTestClient.connect(listener.port);
@@ -370,9 +377,7 @@ describe("04-one-at-a-time", () => {
   });
 
   test("in-process: clients beyond N are turned away; a queued client that resets frees its place", async () => {
-    const logged = logCollector();
-    const { listener } = serveOneAtATime("127.0.0.1", 0, { maxClients: 2, log: logged.log });
-    track(listener);
+    const { listener, logged } = oneAtATime({ maxClients: 2 });
     await using first = await TcpTestClient.connect(listener.port);
     await first.waitForText(/your turn/);
     const quitter = await TcpTestClient.connect(listener.port);
@@ -387,12 +392,7 @@ describe("04-one-at-a-time", () => {
   });
 
   test("in-process: a queued client that hangs up politely is noticed when its turn comes", async () => {
-    const logged = logCollector();
-    const { listener, allServed } = serveOneAtATime("127.0.0.1", 0, {
-      maxClients: 2,
-      log: logged.log,
-    });
-    track(listener);
+    const { listener, allServed, logged } = oneAtATime({ maxClients: 2 });
     await using first = await TcpTestClient.connect(listener.port);
     await first.waitForText(/your turn/);
     await using quitter = await TcpTestClient.connect(listener.port);
@@ -407,11 +407,7 @@ describe("04-one-at-a-time", () => {
   });
 
   test("in-process: a too-long line or a disconnect mid-line ends that turn; the next is served", async () => {
-    const { listener, allServed } = serveOneAtATime("127.0.0.1", 0, {
-      maxClients: 3,
-      maxLineBytes: 100,
-    });
-    track(listener);
+    const { listener, allServed } = oneAtATime({ maxClients: 3, maxLineBytes: 100 });
     await using hog = await TcpTestClient.connect(listener.port);
     await hog.waitForText(/your turn/);
     await using leaver = await TcpTestClient.connect(listener.port);
@@ -453,11 +449,55 @@ describe("04-one-at-a-time", () => {
     await second.waitForText(/two\n$/);
   });
 
+  test("in-process: a client served that never reads its echoes is paused, loses nothing, and the next is served", async () => {
+    const { listener, allServed, logged } = oneAtATime({ maxClients: 2 });
+    const lines = Buffer.from(`${"h".repeat(1023)}\n`.repeat(16 * 1024)); // 16 MiB to echo
+    const turn = "your turn: each line comes back; an empty line ends your turn\n";
+    const echoedAll = Promise.withResolvers<void>();
+    let [offset, received] = [0, 0];
+    const push = (socket: Socket<undefined>): void => {
+      while (offset < lines.length) {
+        const written = socket.write(lines.subarray(offset));
+        if (written <= 0) return;
+        offset += written;
+      }
+    };
+    const hog = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: listener.port,
+      socket: {
+        data(_socket, chunk) {
+          received += chunk.length;
+          if (received >= turn.length + lines.length) echoedAll.resolve();
+        },
+        drain: push,
+        error() {},
+      },
+    });
+    try {
+      hog.pause(); // it reads nothing: its echoes pile up in the server, until the server pauses it
+      push(hog);
+      await logged.waitFor(/client #1 does not read its echoes: not reading it until it does/);
+      await using next = await TcpTestClient.connect(listener.port);
+      await next.waitForText(/you are in the queue, 1 ahead of you\n/);
+      hog.resume(); // it reads at last: the server reads it again, and every echo arrives
+      await echoedAll.promise;
+      expect(received).toBe(turn.length + lines.length);
+      hog.write("\n"); // end of its turn
+      await next.waitForText(/your turn/);
+      expect(logged.lines).toContain("client #1 done (empty line), 16384 line(s) echoed");
+      next.send("\n");
+      expect(await allServed).toBe(2);
+    } finally {
+      hog.terminate();
+    }
+  });
+
   test("spawned: --max-clients 0 is a usage error", async () => {
     const result = await runLesson("04-server/04-one-at-a-time.ts", ["--max-clients", "0"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toStartWith(
-      '--max-clients must be a whole number from 1 to 1000000000 (got "0")',
+      '--max-clients must be a whole number from 1 to 1000000 (got "0")',
     );
   });
 });
@@ -554,6 +594,14 @@ describe("05-many-at-once", () => {
     const result = await lesson.stop("SIGINT");
     expect(result.code).toBe(0);
     await last.whenClosed; // closed by the server's stop
+  });
+
+  test("spawned: an --idle too long for a timer is a usage error, not clients closed at once", async () => {
+    const result = await runLesson("04-server/05-many-at-once.ts", ["--idle", "3000000"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toStartWith(
+      '--idle must be a whole number from 1 to 1000000 (got "3000000")\n\nusage:',
+    );
   });
 });
 
@@ -693,7 +741,9 @@ describe("06-welcome-server and 07-welcome-client", () => {
   test("spawned client with bad arguments: exit 2 with the reason and usage", async () => {
     for (const [args, reason] of [
       [["--port", "http"], '--port must be a whole number from 1 to 65535 (got "http")'],
-      [["--timeout", "0"], '--timeout must be a number of seconds above 0 (got "0")'],
+      [["--timeout", "0"], '--timeout must be a number of seconds above 0, at most 3600 (got "0")'],
+      [["--port", "0"], '--port must be a whole number from 1 to 65535 (got "0")'],
+      [["--host", ""], '--host must be a host name or an IP address (got "")'],
     ] as const) {
       const result = await runLesson("04-server/07-welcome-client.ts", [...args]);
       expect(result.code).toBe(2);
