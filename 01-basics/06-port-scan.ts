@@ -1,16 +1,18 @@
 /**
  * @title Port scan
  * @summary Try a TCP connect to many ports at once and tell open, closed (refused) and filtered (silent) apart.
- * @run bun run 01-basics/06-port-scan.ts [HOST] [--ports 1-1024,8080] [--concurrency 100] [--timeout 1000] [--json]
+ * @run bun run 01-basics/06-port-scan.ts [HOST] [--ports 1-1024,8080] [--concurrency 100] [--timeout 1000] [--workers 2] [--json]
  * @python tcp_sockets_python.py#scan_ports
  *
  * Open: the connect completed; closed: a reset came back; filtered: silence until the timeout.
- * Many connects fly at once, never over `--concurrency`; beware the TCP self-connect on loopback.
+ * Many connects fly at once, never over `--concurrency`. The kernel's work per connect keeps a
+ * core busy, so one thread per core (scan-worker.ts) takes ports from one shared queue.
+ * Beware the TCP self-connect on loopback: a phantom open port.
  */
-import type { Socket, SocketHandler } from "bun";
 import { lookup } from "node:dns/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { Answer, DONE, type ProbeJob, probePorts } from "./scan-worker.ts";
 
 /** `"22,80,8000-8100"` → sorted unique ports; throws one sentence about the first bad part. */
 export function parsePorts(spec: string): number[] {
@@ -24,7 +26,9 @@ export function parsePorts(spec: string): number[] {
     if (first > last) throw new Error(`range ${part} runs backwards: write ${last}-${first}.`);
     wanted.fill(1, first, last + 1);
   }
-  return [...wanted.keys()].filter((port) => wanted[port] === 1);
+  const ports: number[] = [];
+  for (let port = 1; port <= 65535; port++) if (wanted[port] === 1) ports.push(port);
+  return ports;
 }
 
 /** TCP service names from /etc/services, the file Python's getservbyport reads. */
@@ -34,72 +38,60 @@ export function tcpServiceNames(path = "/etc/services"): Map<number, string> {
   return new Map(entries.map((entry) => [Number(entry[2]), entry[1] ?? ""]));
 }
 
-type Ends = Pick<Socket, "localAddress" | "localPort" | "remoteAddress" | "remotePort">;
-/** Both ends are one socket: the kernel made our source port the target port (self-connect). */
-export const isSelfConnect = (ends: Ends): boolean =>
-  ends.localPort === ends.remotePort && ends.localAddress === ends.remoteAddress;
+/** Runs `probePorts` in a Worker thread (scan-worker.ts); ends the thread when it is done. */
+function inWorker(job: ProbeJob): Promise<void> {
+  const worker = new Worker(new URL("./scan-worker.ts", import.meta.url).href);
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  worker.onmessage = ({ data }: MessageEvent<string | null>) =>
+    data === null ? resolve() : reject(new Error(data));
+  worker.onerror = (event) => reject(new Error(`a scan thread failed: ${event.message}`));
+  worker.postMessage(job);
+  return promise.finally(() => worker.terminate()); // and with it the connects given up on
+}
 
-/** Connects to every port, at most `concurrency` at once; rejects if `host` does not resolve. */
+/** Connects to every port, at most `concurrency` at once in all; rejects if `host` does not resolve. */
 export async function scanPorts(
   host: string,
   ports: readonly number[],
-  { concurrency = 100, timeoutMs = 1000, onProgress = (_done: number, _total: number) => {} } = {},
+  {
+    concurrency = 100,
+    timeoutMs = 1000,
+    workers = navigator.hardwareConcurrency,
+    onProgress = (_done: number, _total: number) => {},
+  } = {},
 ) {
   const started = performance.now();
   const { address: hostname } = await lookup(host); // once: each connect goes straight to it
-  // One byte of state and one start time per port, allocated once: no object per port.
-  const [PENDING, OPEN, CLOSED, FILTERED] = [0, 1, 2, 3];
-  const [state, startedAt] = [new Uint8Array(ports.length), new Float64Array(ports.length)];
-  let [next, done, selfConnects] = [0, 0, 0]; // in flight: next - done
-  const { promise: finished, resolve: finish } = Promise.withResolvers<void>();
-  const settle = (index: number, result: number): void => {
-    if (state[index] !== PENDING) return; // a late answer for a port already called filtered
-    state[index] = result;
-    if (++done === ports.length) finish();
-    else launch();
-  };
-  const probe: SocketHandler<number> = {
-    open(socket) {
-      if (isSelfConnect(socket)) selfConnects++;
-      settle(socket.data, isSelfConnect(socket) ? CLOSED : OPEN);
-      socket.terminate(); // a reset, not a polite close: we have nothing to say
-    },
-    connectError(socket, error: NodeJS.ErrnoException) {
-      settle(socket.data, error.code === "ECONNREFUSED" ? CLOSED : FILTERED); // else: no route
-    },
-    data() {},
-  };
-  const ignore = (): void => {}; // connectError has seen the failure; the promise rejects too
-  function launch(): void {
-    for (; next - done < concurrency && next < ports.length; next++) {
-      startedAt[next] = performance.now();
-      Bun.connect({ hostname, port: ports[next]!, data: next, socket: probe }).catch(ignore);
-    }
-  }
-  // A connect cannot be cancelled: past the timeout we call the port filtered and move on.
-  const sweep = (): void => {
-    const tooOld = performance.now() - timeoutMs;
-    for (let i = 0; i < next; i++)
-      if (state[i] === PENDING && startedAt[i]! < tooOld) settle(i, FILTERED);
-    onProgress(done, ports.length);
-  };
-  const sweeper = setInterval(sweep, Math.min(100, timeoutMs / 4));
-  launch();
-  if (ports.length > 0) await finished;
-  clearInterval(sweeper);
+  const shared = (bytes: number) => new SharedArrayBuffer(bytes); // seen by every thread
+  const [state, counters] = [new Uint8Array(shared(ports.length)), new Int32Array(shared(8))];
+  const job = { hostname, ports: new Uint16Array(shared(2 * ports.length)), state, counters };
+  job.ports.set(ports);
+  // Nearly all the time is the kernel's work for each connect, and one thread keeps one core
+  // busy: with two cores, two threads sharing the ports (and the bound) take half as long.
+  const threads = Math.max(1, Math.min(workers, concurrency)); // each may keep one in flight
+  const parts = Array.from({ length: threads }, (_, thread): ProbeJob => {
+    const share = Math.floor((concurrency + thread) / threads); // the shares add up to the bound
+    return { ...job, timeoutMs, concurrency: share };
+  });
   const services = tcpServiceNames();
-  const portsIn = (wanted: number): number[] => ports.filter((_, index) => state[index] === wanted);
-  const open = portsIn(OPEN).map((port) => ({ port, service: services.get(port) ?? null }));
-  const [closed, filtered] = [portsIn(CLOSED).length, portsIn(FILTERED)];
+  const ticker = setInterval(() => onProgress(Atomics.load(counters, DONE), ports.length), 100);
+  const scanned = threads === 1 ? probePorts(parts[0]!) : Promise.all(parts.map(inWorker));
+  await scanned.finally(() => clearInterval(ticker));
+  const portsIn = (answer: number): number[] => ports.filter((_, index) => state[index] === answer);
+  const open = portsIn(Answer.OPEN).map((port) => ({ port, service: services.get(port) ?? null }));
+  const selfConnects = portsIn(Answer.SELF_CONNECT).length; // nobody listens there: closed
+  const closed = portsIn(Answer.CLOSED).length + selfConnects;
+  const filtered = portsIn(Answer.FILTERED);
   const elapsedMs = Math.round(performance.now() - started);
   return { host, address: hostname, open, closed, filtered, selfConnects, elapsedMs };
 }
 
-const usage = `usage: bun run 01-basics/06-port-scan.ts [HOST] [--ports LIST] [--concurrency N] [--timeout MS] [--json]
+const usage = `usage: bun run 01-basics/06-port-scan.ts [HOST] [--ports LIST] [--concurrency N] [--timeout MS] [--workers N] [--json]
 Connects to each TCP port of HOST (default 127.0.0.1) and says which are open.
   --ports LIST       ports and ranges, e.g. 22,80,8000-8100 (default 1-1024)
-  --concurrency N    connects in flight at once (default 100; more for a slow, far host)
+  --concurrency N    connects in flight at once, in all (default 100; more for a slow, far host)
   --timeout MS       how long a silent port gets before it counts as filtered (default 1000)
+  --workers N        threads that share the connects (default: one per core, here ${navigator.hardwareConcurrency})
   --json             print one JSON document instead of text`;
 
 /** Prints and exits: 0 for --help, 2 for a bad argument (with the usage), 1 for a failure. */
@@ -115,25 +107,32 @@ function readArgs() {
       ports: { type: "string", default: "1-1024" },
       concurrency: { type: "string", default: "100" },
       timeout: { type: "string", default: "1000" },
+      workers: { type: "string", default: `${navigator.hardwareConcurrency}` },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) exit(0, usage);
   const [host = "127.0.0.1", ...more] = positionals;
-  const [concurrency, timeoutMs] = [Number(values.concurrency), Number(values.timeout)];
   if (more.length > 0) throw new Error(`give one host to scan, not ${positionals.length}.`);
-  if (concurrency >= 1 && timeoutMs >= 1)
-    return { host, ports: parsePorts(values.ports), concurrency, timeoutMs, json: values.json };
-  throw new Error("--concurrency and --timeout take numbers of 1 or more.");
+  const numbers = [values.concurrency, values.timeout, values.workers].map(Number);
+  if (!numbers.every((number) => Number.isInteger(number) && number >= 1))
+    throw new Error("--concurrency, --timeout and --workers take whole numbers of 1 or more.");
+  const [concurrency, timeoutMs, workers] = numbers;
+  const ports = parsePorts(values.ports);
+  return { host, ports, concurrency, timeoutMs, workers, json: values.json };
 }
 
 if (import.meta.main) {
   const args = await Promise.try(readArgs).catch((error: Error) => exit(2, error.message));
-  const tty = process.stderr.isTTY; // a progress line for a person, not for a pipe or a file
-  const onProgress = (done: number, of: number) => tty && process.stderr.write(`\r${done}/${of}`);
-  const report = await scanPorts(args.host, args.ports, { ...args, onProgress }).catch(() =>
-    exit(1, `cannot resolve "${args.host}": check the name, or give an IP address.`),
+  // Progress for a person, not a pipe; asked at the first tick (process.stderr costs ~15 ms).
+  let tty: boolean | undefined;
+  const onProgress = (done: number, of: number) =>
+    (tty ??= process.stderr.isTTY) && process.stderr.write(`\r${done}/${of}`);
+  const unknown = `cannot resolve "${args.host}": check the name, or give an IP address.`;
+  const report = await scanPorts(args.host, args.ports, { ...args, onProgress }).catch(
+    (error: NodeJS.ErrnoException) =>
+      exit(1, error.syscall === "getaddrinfo" ? unknown : `the scan failed: ${error.message}`),
   );
   if (tty) process.stderr.write("\r\x1b[2K");
   if (args.json) console.log(JSON.stringify(report, null, 2));

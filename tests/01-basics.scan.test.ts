@@ -7,12 +7,8 @@ import type { TCPSocketListener } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  isSelfConnect,
-  parsePorts,
-  scanPorts,
-  tcpServiceNames,
-} from "../01-basics/06-port-scan.ts";
+import { parsePorts, scanPorts, tcpServiceNames } from "../01-basics/06-port-scan.ts";
+import { Answer, DONE, isSelfConnect, NEXT, probePorts } from "../01-basics/scan-worker.ts";
 import { bothViews, clientView, explain, type View } from "../01-basics/07-connection-info.ts";
 import {
   type Check,
@@ -33,6 +29,7 @@ import {
 type ScanReport = Awaited<ReturnType<typeof scanPorts>>;
 
 const SCAN = "01-basics/06-port-scan.ts";
+const NOT_WHOLE = "--concurrency, --timeout and --workers take whole numbers of 1 or more.";
 const INFO = "01-basics/07-connection-info.ts";
 const DIAG = "01-basics/08-diagnostics.ts";
 const privateNetwork = await canUsePrivateNetwork();
@@ -165,12 +162,14 @@ describe("06-port-scan: the TCP self-connect", () => {
     socket.end();
   });
 
-  test.skipIf(!privateNetwork)(
-    "a forced self-connect is counted as closed, never open (needs a private network namespace: root, unshare, ip)",
-    async () => {
+  test.skipIf(!privateNetwork).each([["1"], ["2"]])(
+    "a forced self-connect is counted as closed, never open, with --workers %s (needs a private network namespace: root, unshare, ip)",
+    async (workers) => {
       // With one ephemeral port, the kernel must pick the target port as the source port.
+      // One worker: the main thread connects; two: the port goes to a Worker thread.
       const onePort = 'echo "40000 40000" > /proc/sys/net/ipv4/ip_local_port_range && exec "$@"';
-      const { code, stdout } = await runLesson(SCAN, ["127.0.0.1", "--ports", "40000", "--json"], {
+      const args = ["127.0.0.1", "--ports", "40000", "--workers", workers, "--json"];
+      const { code, stdout } = await runLesson(SCAN, args, {
         argvPrefix: [...PRIVATE_NETWORK, "sh", "-c", onePort, "sh"],
       });
       expect(code).toBe(0);
@@ -183,20 +182,48 @@ describe("06-port-scan: the TCP self-connect", () => {
 });
 
 describe("06-port-scan in-process", () => {
-  test("finds exactly the listeners we started among ports we closed ourselves", async () => {
-    await using first = listen();
-    await using second = listen();
-    const closed = [closedPort(), closedPort()];
-    const ports = [first.port, second.port, ...closed].sort((a, b) => a - b);
-    const report = await scanPorts("127.0.0.1", ports, { concurrency: 2, timeoutMs: 5000 });
-    expect(report.open.map(({ port }) => port)).toEqual(
-      [first.port, second.port].sort((a, b) => a - b),
-    );
-    expect(report.closed).toBe(2);
-    expect(report.filtered).toEqual([]);
-    expect(report.address).toBe("127.0.0.1");
-    const names = tcpServiceNames();
-    for (const { port, service } of report.open) expect(service).toBe(names.get(port) ?? null);
+  test.each([[1], [2]])(
+    "finds exactly the listeners we started among ports we closed ourselves (workers: %d)",
+    async (workers) => {
+      await using first = listen();
+      await using second = listen();
+      const closed = [closedPort(), closedPort()];
+      const ports = [first.port, second.port, ...closed].sort((a, b) => a - b);
+      const options = { concurrency: 2, timeoutMs: 5000, workers };
+      const report = await scanPorts("127.0.0.1", ports, options);
+      expect(report.open.map(({ port }) => port)).toEqual(
+        [first.port, second.port].sort((a, b) => a - b),
+      );
+      expect(report.closed).toBe(2);
+      expect(report.filtered).toEqual([]);
+      expect(report.selfConnects).toBe(0);
+      expect(report.address).toBe("127.0.0.1");
+      const names = tcpServiceNames();
+      for (const { port, service } of report.open) expect(service).toBe(names.get(port) ?? null);
+    },
+  );
+
+  test("two probe loops on one shared queue take each port exactly once", async () => {
+    await using listener = listen();
+    const closed = Array.from({ length: 10 }, () => closedPort());
+    const ports = [listener.port, ...closed];
+    const shared = (bytes: number) => new SharedArrayBuffer(bytes);
+    const job = {
+      hostname: "127.0.0.1",
+      ports: new Uint16Array(shared(2 * ports.length)),
+      state: new Uint8Array(shared(ports.length)),
+      counters: new Int32Array(shared(8)),
+      timeoutMs: 5000,
+    };
+    job.ports.set(ports);
+    await Promise.all([
+      probePorts({ ...job, concurrency: 3 }),
+      probePorts({ ...job, concurrency: 2 }),
+    ]);
+    expect(job.counters[DONE]).toBe(ports.length); // each port answered once, by one loop
+    expect(job.counters[NEXT]).toBeGreaterThanOrEqual(ports.length); // the queue is empty
+    expect(job.state[0]).toBe(Answer.OPEN);
+    expect([...job.state.slice(1)]).toEqual(closed.map(() => Answer.CLOSED));
   });
 
   test("scans IPv6 loopback too", async () => {
@@ -228,12 +255,13 @@ describe("06-port-scan in-process", () => {
     },
   );
 
-  test.skipIf(!python)(
-    "never more than `concurrency` connects in flight: 10 silent ports, 3 at a time, 4 rounds (needs Debian package python3)",
-    async () => {
+  test.skipIf(!python).each([[1], [2]])(
+    "never more than `concurrency` connects in flight in all (workers: %d): 10 silent ports, 3 at a time, 4 rounds (needs Debian package python3)",
+    async (workers) => {
       await using silent = await silentPort();
       const ports = Array.from({ length: 10 }, () => silent.port);
-      const report = await scanPorts("127.0.0.1", ports, { concurrency: 3, timeoutMs: 300 });
+      const options = { concurrency: 3, timeoutMs: 300, workers };
+      const report = await scanPorts("127.0.0.1", ports, options);
       expect(report.filtered).toHaveLength(10);
       // Each round of 3 waits out the whole timeout before the next may start: 3+3+3+1.
       expect(report.elapsedMs).toBeGreaterThanOrEqual(4 * 300);
@@ -271,6 +299,7 @@ describe("06-port-scan as a student runs it", () => {
     const { code, stdout } = await runLesson(SCAN, ["--help"]);
     expect(code).toBe(0);
     expect(stdout).toStartWith("usage: bun run 01-basics/06-port-scan.ts [HOST]");
+    expect(stdout).toContain("--workers N ");
   });
 
   test.each([
@@ -278,8 +307,10 @@ describe("06-port-scan as a student runs it", () => {
     [["--ports", "70000"], "port 70000 is out of range: use 1 to 65535."],
     [["--ports", "0"], "port 0 is out of range: use 1 to 65535."],
     [["--ports", "100-1"], "range 100-1 runs backwards: write 1-100."],
-    [["--concurrency", "0"], "--concurrency and --timeout take numbers of 1 or more."],
-    [["--timeout", "soon"], "--concurrency and --timeout take numbers of 1 or more."],
+    [["--concurrency", "0"], NOT_WHOLE],
+    [["--concurrency", "1.5"], NOT_WHOLE],
+    [["--timeout", "soon"], NOT_WHOLE],
+    [["--workers", "0"], NOT_WHOLE],
     [["127.0.0.1", "::1"], "give one host to scan, not 2."],
   ])("bad arguments %p: one sentence, the usage, exit 2", async (args, sentence) => {
     const { code, stdout, stderr } = await runLesson(SCAN, args);
@@ -288,6 +319,23 @@ describe("06-port-scan as a student runs it", () => {
     expect(stderr.split("\n")[0]).toBe(sentence);
     expect(stderr).toContain("usage: bun run 01-basics/06-port-scan.ts");
   });
+
+  test.skipIf(!privateNetwork).each([["1"], ["2"]])(
+    "no socket to be had (open-files limit): one sentence, exit 1, never a port called closed, --workers %s (needs a private network namespace: root, unshare, ip)",
+    async (workers) => {
+      // Bun fails such a connect before it returns, and calls it ECONNREFUSED: not an answer.
+      const fewFiles = 'ulimit -n 40 && exec "$@"';
+      const args = ["--ports", "1-2000", "--concurrency", "200", "--workers", workers, "--json"];
+      const { code, stdout, stderr } = await runLesson(SCAN, args, {
+        argvPrefix: [...PRIVATE_NETWORK, "sh", "-c", fewFiles, "sh"],
+      });
+      expect(code).toBe(1);
+      expect(stdout).toBe("");
+      expect(stderr).toBe(
+        "the scan failed: could not open a socket: give a smaller --concurrency, or raise ulimit -n.\n",
+      );
+    },
+  );
 
   test("an unknown host: one sentence, exit 1", async () => {
     const { code, stderr } = await runLesson(SCAN, ["no-such-host..invalid", "--ports", "80"]);
