@@ -40,7 +40,13 @@ import {
   startDnsServer,
 } from "./fixtures/dns-server.ts";
 import { canUsePrivateHosts, privateHosts } from "./fixtures/private-hosts.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, udpRequest } from "./helpers.ts";
+import {
+  canUsePrivateNetwork,
+  PRIVATE_NETWORK,
+  runLesson,
+  udpRequest,
+  SLOW_TEST_MS,
+} from "./helpers.ts";
 
 const RESOLVE = "01-basics/02-resolve.ts";
 const SERVICE = "01-basics/03-service-name.ts";
@@ -242,23 +248,27 @@ describe("02-resolve: a name to all of its addresses", () => {
     },
   );
 
-  test("unknown names, names without addresses and a silent server each get one sentence", async () => {
-    const unknown = await resolveName("nosuch.lab.test", dns.address);
-    expect(unknown.addresses).toEqual([]);
-    expect(unknown.error).toMatch(
-      sentence(
-        `DNS server ${dns.address} has no address for nosuch.lab.test (CODE): check the spelling, and that the server runs.`,
-      ),
-    );
-    const dangling = await resolveName("noaddress.lab.test", dns.address);
-    expect(dangling.error).toMatch(/has no address for noaddress\.lab\.test/);
-    const down = await resolveName("www.lab.test", `127.0.0.1:${silent.port}`);
-    expect(down.error).toMatch(
-      sentence(
-        `DNS server 127.0.0.1:${silent.port} did not answer about www.lab.test (CODE): check the spelling, and that the server runs.`,
-      ),
-    );
-  });
+  test(
+    "unknown names, names without addresses and a silent server each get one sentence",
+    async () => {
+      const unknown = await resolveName("nosuch.lab.test", dns.address);
+      expect(unknown.addresses).toEqual([]);
+      expect(unknown.error).toMatch(
+        sentence(
+          `DNS server ${dns.address} has no address for nosuch.lab.test (CODE): check the spelling, and that the server runs.`,
+        ),
+      );
+      const dangling = await resolveName("noaddress.lab.test", dns.address);
+      expect(dangling.error).toMatch(/has no address for noaddress\.lab\.test/);
+      const down = await resolveName("www.lab.test", `127.0.0.1:${silent.port}`);
+      expect(down.error).toMatch(
+        sentence(
+          `DNS server 127.0.0.1:${silent.port} did not answer about www.lab.test (CODE): check the spelling, and that the server runs.`,
+        ),
+      );
+    },
+    SLOW_TEST_MS,
+  );
 
   test("a malformed name is refused before any query; an address is its own answer", async () => {
     const before = dns.questions.length;
@@ -339,15 +349,23 @@ describe("02-resolve: a name to all of its addresses", () => {
     expect(document.results[0].error).toContain("has no address for nosuch.lab.test");
   });
 
-  test("spawned: a DNS server that never answers is one sentence and exit 1", async () => {
-    const run = await runLesson(RESOLVE, ["--server", `127.0.0.1:${silent.port}`, "www.lab.test"]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(
-      sentence(
-        `DNS server 127.0.0.1:${silent.port} did not answer about www.lab.test (CODE): check the spelling, and that the server runs.`,
-      ),
-    );
-  });
+  test(
+    "spawned: a DNS server that never answers is one sentence and exit 1",
+    async () => {
+      const run = await runLesson(RESOLVE, [
+        "--server",
+        `127.0.0.1:${silent.port}`,
+        "www.lab.test",
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        sentence(
+          `DNS server 127.0.0.1:${silent.port} did not answer about www.lab.test (CODE): check the spelling, and that the server runs.`,
+        ),
+      );
+    },
+    SLOW_TEST_MS,
+  );
 
   test("spawned: bad names and bad flags exit 2 with one sentence and the usage, sending nothing", async () => {
     const before = dns.questions.length;
@@ -689,31 +707,35 @@ describe("04-reverse-dns: an address to its names and back", () => {
     expect(asked("1.0.0.127.in-addr.arpa")).toContain("PTR");
   });
 
-  test("invalid address, no name, and a silent server: three different errors", async () => {
-    const before = dns.questions.length;
-    for (const bad of ["abc", "999.1.1.1", "", "10.0.0.1/24", "::g"]) {
-      await expect(lookupAddress(bad, dns.address)).rejects.toThrow(
-        `${JSON.stringify(bad)} is not an IP address: give one like 127.0.0.1 or ::1 (for a name, use 02-resolve.ts).`,
+  test(
+    "invalid address, no name, and a silent server: three different errors",
+    async () => {
+      const before = dns.questions.length;
+      for (const bad of ["abc", "999.1.1.1", "", "10.0.0.1/24", "::g"]) {
+        await expect(lookupAddress(bad, dns.address)).rejects.toThrow(
+          `${JSON.stringify(bad)} is not an IP address: give one like 127.0.0.1 or ::1 (for a name, use 02-resolve.ts).`,
+        );
+      }
+      expect(dns.questions.length).toBe(before);
+      const none = lookupAddress("10.0.0.7", dns.address);
+      await expect(none).rejects.toThrow(NoNameError);
+      await expect(none).rejects.toThrow(
+        sentence(
+          `10.0.0.7 has no name: DNS server ${dns.address} knows none (CODE); use the address.`,
+        ),
       );
-    }
-    expect(dns.questions.length).toBe(before);
-    const none = lookupAddress("10.0.0.7", dns.address);
-    await expect(none).rejects.toThrow(NoNameError);
-    await expect(none).rejects.toThrow(
-      sentence(
-        `10.0.0.7 has no name: DNS server ${dns.address} knows none (CODE); use the address.`,
-      ),
-    );
-    const down = lookupAddress("10.0.0.1", `127.0.0.1:${silent.port}`);
-    const error = await down.catch((reason: unknown) => reason);
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(NoNameError);
-    expect((error as Error).message).toMatch(
-      sentence(
-        `DNS server 127.0.0.1:${silent.port} could not look up 10.0.0.1 (CODE): check that the server runs, and its address.`,
-      ),
-    );
-  });
+      const down = lookupAddress("10.0.0.1", `127.0.0.1:${silent.port}`);
+      const error = await down.catch((reason: unknown) => reason);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(NoNameError);
+      expect((error as Error).message).toMatch(
+        sentence(
+          `DNS server 127.0.0.1:${silent.port} could not look up 10.0.0.1 (CODE): check that the server runs, and its address.`,
+        ),
+      );
+    },
+    SLOW_TEST_MS,
+  );
 
   test("spawned: --help prints usage and exits 0", async () => {
     const run = await runLesson(REVERSE, ["--help"]);
@@ -797,15 +819,19 @@ describe("04-reverse-dns: an address to its names and back", () => {
     }
   });
 
-  test("spawned: a DNS server that never answers exits 1 with its own sentence", async () => {
-    const run = await runLesson(REVERSE, ["--server", `127.0.0.1:${silent.port}`, "10.0.0.1"]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(
-      sentence(
-        `DNS server 127.0.0.1:${silent.port} could not look up 10.0.0.1 (CODE): check that the server runs, and its address.`,
-      ),
-    );
-  });
+  test(
+    "spawned: a DNS server that never answers exits 1 with its own sentence",
+    async () => {
+      const run = await runLesson(REVERSE, ["--server", `127.0.0.1:${silent.port}`, "10.0.0.1"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        sentence(
+          `DNS server 127.0.0.1:${silent.port} could not look up 10.0.0.1 (CODE): check that the server runs, and its address.`,
+        ),
+      );
+    },
+    SLOW_TEST_MS,
+  );
 
   test.skipIf(!PRIVATE)(
     "spawned in a private network: an address with no name through the system resolver is exit 1 (needs root, unshare, ip)",

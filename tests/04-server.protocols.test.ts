@@ -19,7 +19,14 @@ import { MAX_MESSAGE_BYTES, replyTo, startDualServer } from "../04-server/12-dua
 import { talkOverTcp, talkOverUdp } from "../04-server/13-dual-client.ts";
 import { runLoad } from "../04-server/14-load.ts";
 import { parsePort } from "../04-server/cli.ts";
-import { freePort, runLesson, startLesson, TcpTestClient, udpRequest } from "./helpers.ts";
+import {
+  freePort,
+  runLesson,
+  startLesson,
+  TcpTestClient,
+  udpRequest,
+  SLOW_TEST_MS,
+} from "./helpers.ts";
 
 const inUse = (port: number, host = "127.0.0.1"): string =>
   `port ${port} on ${host} is already in use: stop the program that holds it, or pick another port (--port 0 takes any free one)`;
@@ -401,36 +408,50 @@ describe("09-daytime-client as a student runs it", () => {
 });
 
 describe("the clients (09, 11, 13, 14) against peers that never finish, and bad flags", () => {
-  test("09 against a TCP server that never closes: one sentence, exit 1, and the process ends", async () => {
-    const mute = fakeTcpServer(() => {});
-    const run = await runLesson("04-server/09-daytime-client.ts", ["--port", String(mute.port)]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`127.0.0.1:${mute.port} (tcp) did not finish its answer in 5000 ms.\n`);
-  });
+  test(
+    "09 against a TCP server that never closes: one sentence, exit 1, and the process ends",
+    async () => {
+      const mute = fakeTcpServer(() => {});
+      const run = await runLesson("04-server/09-daytime-client.ts", ["--port", String(mute.port)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `127.0.0.1:${mute.port} (tcp) did not finish its answer in 5000 ms.\n`,
+      );
+    },
+    SLOW_TEST_MS,
+  );
 
-  test("11 against a peer that reads but never echoes or closes: one sentence, exit 1, and the process ends", async () => {
-    // allowHalfOpen: our FIN does not make it close, so only the client's own limit ends this.
-    const sink = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      allowHalfOpen: true,
-      socket: { data() {}, end() {}, error() {} },
-    });
-    opened.push({ close: () => sink.stop(true) });
-    const args = ["--port", String(sink.port), "--message", "anyone there?"];
-    const run = await runLesson("04-server/11-echo-client.ts", args);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`127.0.0.1:${sink.port} went silent for 10000 ms.\n`);
-  });
+  test(
+    "11 against a peer that reads but never echoes or closes: one sentence, exit 1, and the process ends",
+    async () => {
+      // allowHalfOpen: our FIN does not make it close, so only the client's own limit ends this.
+      const sink = Bun.listen({
+        hostname: "127.0.0.1",
+        port: 0,
+        allowHalfOpen: true,
+        socket: { data() {}, end() {}, error() {} },
+      });
+      opened.push({ close: () => sink.stop(true) });
+      const args = ["--port", String(sink.port), "--message", "anyone there?"];
+      const run = await runLesson("04-server/11-echo-client.ts", args);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`127.0.0.1:${sink.port} went silent for 10000 ms.\n`);
+    },
+    SLOW_TEST_MS,
+  );
 
-  test("14 against a server that never answers: one sentence, exit 1, not a table of zeros", async () => {
-    const mute = fakeTcpServer(() => {});
-    const args = ["--port", String(mute.port), "--connections", "2", "--seconds", "1"];
-    const run = await runLesson("04-server/14-load.ts", args);
-    expect(run.code).toBe(1);
-    expect(run.stdout).not.toContain("req/s");
-    expect(run.stderr).toBe(`127.0.0.1:${mute.port} sent nothing back: is it an echo server?\n`);
-  });
+  test(
+    "14 against a server that never answers: one sentence, exit 1, not a table of zeros",
+    async () => {
+      const mute = fakeTcpServer(() => {});
+      const args = ["--port", String(mute.port), "--connections", "2", "--seconds", "1"];
+      const run = await runLesson("04-server/14-load.ts", args);
+      expect(run.code).toBe(1);
+      expect(run.stdout).not.toContain("req/s");
+      expect(run.stderr).toBe(`127.0.0.1:${mute.port} sent nothing back: is it an echo server?\n`);
+    },
+    SLOW_TEST_MS,
+  );
 
   test.each([
     [

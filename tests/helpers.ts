@@ -11,6 +11,13 @@ import { ROOT } from "../tools/catalog.ts";
 
 export { ROOT };
 
+/**
+ * Per-test limit for a test that waits on purpose (a silent peer, a client's own timeout).
+ * Pass it as the third argument of `test`: bun applies tests/setup.ts's default only to the
+ * first test file of a run (checked on Bun 1.4.5), and ignores `[test] timeout` in bunfig.
+ */
+export const SLOW_TEST_MS = 30_000;
+
 /** Absolute path of a lesson given from the project root, e.g. `01-basics/01-hostname.ts`. */
 export const lessonPath = (file: string): string => join(ROOT, file);
 

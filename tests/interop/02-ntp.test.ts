@@ -19,6 +19,7 @@ import {
   runLesson,
   startLesson,
   udpRequest,
+  SLOW_TEST_MS,
 } from "../helpers.ts";
 
 const SERVER = "02-ntp/04-sntp-server.ts";
@@ -135,6 +136,7 @@ describe("real clients against our server", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     },
+    SLOW_TEST_MS,
   );
 
   test.skipIf(!NTPDIG || !PRIVATE)(

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { askDaytime } from "../../04-server/09-daytime-client.ts";
 import { checkEcho } from "../../04-server/11-echo-client.ts";
-import { freePort, hasCommand, runLesson, startLesson } from "../helpers.ts";
+import { freePort, hasCommand, runLesson, startLesson, SLOW_TEST_MS } from "../helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "interop-04-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,26 +141,34 @@ describe.skipIf(!hasCommand("xinetd"))(
       expect(udp).toMatchObject({ sentBytes: 12, receivedBytes: 12, identical: true });
     });
 
-    test("the spawned clients, as a student runs them against a real inetd", async () => {
-      const daytime = await runLesson("04-server/09-daytime-client.ts", [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(ports.daytime),
-        "--protocol",
-        "udp",
-      ]);
-      expect(daytime.code).toBe(0);
-      expect(daytime.stdout).toMatch(
-        new RegExp(`127\\.0\\.0\\.1:${ports.daytime} \\(udp\\) says: .*\\d\\d:\\d\\d`),
-      );
-      const echo = await runLesson("04-server/11-echo-client.ts", ["--port", String(ports.echo)], {
-        input: "typed at xinetd\n",
-      });
-      expect(echo.code).toBe(0);
-      expect(echo.stdout).toContain("typed at xinetd\n");
-      expect(echo.stdout).toContain("the echo is identical");
-    });
+    test(
+      "the spawned clients, as a student runs them against a real inetd",
+      async () => {
+        const daytime = await runLesson("04-server/09-daytime-client.ts", [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(ports.daytime),
+          "--protocol",
+          "udp",
+        ]);
+        expect(daytime.code).toBe(0);
+        expect(daytime.stdout).toMatch(
+          new RegExp(`127\\.0\\.0\\.1:${ports.daytime} \\(udp\\) says: .*\\d\\d:\\d\\d`),
+        );
+        const echo = await runLesson(
+          "04-server/11-echo-client.ts",
+          ["--port", String(ports.echo)],
+          {
+            input: "typed at xinetd\n",
+          },
+        );
+        expect(echo.code).toBe(0);
+        expect(echo.stdout).toContain("typed at xinetd\n");
+        expect(echo.stdout).toContain("the echo is identical");
+      },
+      SLOW_TEST_MS,
+    );
   },
 );
 
@@ -203,6 +211,7 @@ describe("our servers driven by real clients", () => {
       const overUdp = await runTool(["socat", "-t", "1", "-", `UDP:127.0.0.1:${udp.port}`], "\n");
       expect(overUdp.stdout.toString()).toMatch(/^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n$/);
     },
+    SLOW_TEST_MS,
   );
 
   test.skipIf(!hasCommand("ncat") || !hasCommand("socat"))(
