@@ -8,13 +8,13 @@
  * `ERR division-by-zero: cannot divide by zero`. The Python lab trusted one `recv(1024)` to
  * hold one request; TCP is a byte stream, so a LineSplitter cuts it into lines. A line over
  * 1024 bytes gets `ERR line-too-long` and the server hangs up: it cannot tell where the
- * next request would start.
+ * next request would start. And a client that sends but does not read is not read either.
  */
 import type { Socket } from "bun";
 import { parseArgs } from "node:util";
 import { type CalcServer, commandLine, endpoint, parsePort } from "./command-line.ts";
-import { serve, type ServerOptions } from "./command-line.ts";
-import { answer, err, LineSplitter, MAX_LINE_BYTES, TCP_PORT } from "./protocol.ts";
+import { type Log, serve, type ServerOptions } from "./command-line.ts";
+import { answer, err, LineSplitter, MAX_LINE_BYTES, TCP_PORT, writeSome } from "./protocol.ts";
 
 export interface Connection {
   peer: string;
@@ -23,25 +23,30 @@ export interface Connection {
   /** Replies not yet taken by the kernel: text just answered, then bytes write() left over. */
   replies: string;
   unsent: Buffer;
+  /** Not reading this client's requests until it reads our replies (see flush). */
+  paused: boolean;
   /** Close once all is sent; `peerEnded`: the client already sent its FIN. */
   closing: boolean;
   peerEnded: boolean;
+  log: Log;
 }
 
-export const newConnection = (socket: Socket<unknown>): Connection => {
-  const [peer, lines] = [endpoint(socket.remoteAddress, socket.remotePort), new LineSplitter()];
-  return {
-    peer,
-    lines,
-    requests: 0,
-    replies: "",
-    unsent: Buffer.alloc(0),
-    closing: false,
-    peerEnded: false,
-  };
-};
+export const newConnection = (socket: Socket<unknown>, log: Log): Connection => ({
+  peer: endpoint(socket.remoteAddress, socket.remotePort),
+  lines: new LineSplitter(),
+  requests: 0,
+  replies: "",
+  unsent: Buffer.alloc(0),
+  paused: false,
+  closing: false,
+  peerEnded: false,
+  log,
+});
 
 export const tooLong = `${err("line-too-long", `a request is at most ${MAX_LINE_BYTES} bytes; closing the connection`)}\n`;
+
+/** Unsent replies, in bytes, past which we stop reading that client's requests. */
+export const HIGH_WATER = 1 << 20;
 
 /**
  * Writes what the kernel takes, in one write, and keeps the rest for `drain`: write() may take
@@ -49,9 +54,19 @@ export const tooLong = `${err("line-too-long", `a request is at most ${MAX_LINE_
  */
 export function flush(socket: Socket<Connection>): void {
   const state = socket.data;
-  if (state.replies) state.unsent = Buffer.concat([state.unsent, Buffer.from(state.replies)]);
+  state.unsent = writeSome(socket, state.unsent, state.replies);
   state.replies = "";
-  state.unsent = state.unsent.subarray(Math.max(0, socket.write(state.unsent)));
+  // Backpressure: a client that sends requests but never reads the replies would make us
+  // keep them all (`2 ^ 3321`, 9 bytes, asks for 1005). Past HIGH_WATER we stop reading
+  // its requests until it has read what waits; then the kernel makes the client wait too.
+  if (state.unsent.length > HIGH_WATER && !state.paused) {
+    state.log(`${state.peer} reads no replies (${state.unsent.length} bytes wait): paused`);
+    state.paused = true;
+    socket.pause();
+  } else if (state.unsent.length === 0 && state.paused) {
+    state.paused = false;
+    socket.resume();
+  }
   if (state.unsent.length > 0 || !state.closing) return;
   // FIN if the client is done too; else half-close and keep reading, so bytes it still
   // has in flight do not make the kernel send a reset that destroys our last reply.
@@ -70,7 +85,7 @@ export function startTcpServer({
     allowHalfOpen: true, // a client may send its last request, FIN, and still want the reply
     socket: {
       open(socket) {
-        socket.data = newConnection(socket);
+        socket.data = newConnection(socket, log);
         log(`${socket.data.peer} connected`);
       },
       data(socket, chunk) {

@@ -8,13 +8,25 @@
  * so. Requests are pipelined: each goes out as soon as it is read, without waiting for the
  * previous reply. That is safe because TCP keeps order and the server answers every line
  * exactly once, so the Nth reply belongs to the Nth request. Quote `*`, or the shell expands it.
+ * A host that never answers, or a server that goes quiet, ends it in one sentence (5 s, 30 s).
  */
+import type { SocketHandler } from "bun";
 import { parseArgs } from "node:util";
 import { startTcpServer } from "./01-tcp-server.ts";
-import { commandLine, endpoint, parsePort, reason } from "./command-line.ts";
-import { LineSplitter, parseReply, type Reply, show, TCP_PORT } from "./protocol.ts";
+import { CONNECT_TIMEOUT_MS, commandLine, connectWithin } from "./command-line.ts";
+import { endpoint, parsePort, reason } from "./command-line.ts";
+import { LineSplitter, parseReply, type Reply, show, TCP_PORT, writeSome } from "./protocol.ts";
 
 export type CalcResult = { request: string } & Reply;
+
+export interface CalcOptions {
+  host?: string;
+  port?: number;
+  onResult?: (result: CalcResult) => void;
+  /** Limits in ms: to be connected, and for each reply (a server that never answers). */
+  connectTimeoutMs?: number;
+  replyTimeoutMs?: number;
+}
 
 /**
  * Sends every request (a list, or lines as they are typed) on one connection and resolves
@@ -22,73 +34,68 @@ export type CalcResult = { request: string } & Reply;
  */
 export async function calculate(
   requests: Iterable<string> | AsyncIterable<string>,
-  {
-    host = "127.0.0.1",
-    port = TCP_PORT,
-    onResult = () => {},
-  }: { host?: string; port?: number; onResult?: (result: CalcResult) => void } = {},
+  { host = "127.0.0.1", port = TCP_PORT, onResult = () => {}, ...limits }: CalcOptions = {},
 ): Promise<CalcResult[]> {
-  const [results, outbox]: [CalcResult[], Buffer[]] = [[], []];
-  const waiting: string[] = []; // sent, not answered yet, oldest first
+  const [results, waiting]: [CalcResult[], string[]] = [[], []]; // waiting: sent, not answered
   const replies = new LineSplitter(8192);
-  let inputDone = false;
+  let [inputDone, unsent]: [boolean, Buffer] = [false, Buffer.alloc(0)];
+  let silence: Timer | undefined; // see watch()
   const { promise: done, resolve, reject } = Promise.withResolvers<void>();
   const finish = (error?: Error): void => (error ? reject(error) : resolve());
-  const flush = (): void => {
-    for (let chunk = outbox[0]; chunk; chunk = outbox[0]) {
-      const written = socket.write(chunk);
-      if (written < chunk.length) {
-        if (written > 0) outbox[0] = chunk.subarray(written);
-        return; // the rest goes out on `drain`
-      }
-      outbox.shift();
-    }
-    // Everything sent: half-close (FIN) so the server knows, and keep reading its replies.
-    if (inputDone) socket.shutdown();
+  // While a request waits, each reply restarts the clock: a server gets that long to speak.
+  const { connectTimeoutMs, replyTimeoutMs = 30_000 } = limits;
+  const watch = (): void => {
+    clearTimeout(silence);
+    const why = `no reply within ${replyTimeoutMs / 1000} s; is it a calculator server?`;
+    if (waiting.length > 0)
+      silence = setTimeout(() => (finish(new Error(why)), socket.end()), replyTimeoutMs);
   };
-  const socket = await Bun.connect({
-    hostname: host,
-    port,
-    socket: {
-      data(socket, chunk) {
-        const { lines, overflow } = replies.push(chunk);
-        for (const line of lines) {
-          const reply = parseReply(line);
-          const request = waiting.shift();
-          if (!reply || request === undefined) {
-            finish(new Error(`the server sent something that is not a reply: ${show(line)}`));
-            return void socket.end(); // after finish(): end() runs close() at once
-          }
-          results.push({ request, ...reply });
-          onResult({ request, ...reply });
+  const flush = (text = ""): void => {
+    unsent = writeSome(socket, unsent, text); // what the kernel did not take goes on `drain`
+    // Everything sent: half-close (FIN) so the server knows, and keep reading its replies.
+    if (inputDone && unsent.length === 0) socket.shutdown();
+  };
+  const handlers: SocketHandler = {
+    data(socket, chunk) {
+      const { lines, overflow } = replies.push(chunk);
+      for (const line of lines) {
+        const reply = parseReply(line);
+        const request = waiting.shift();
+        if (!reply || request === undefined) {
+          finish(new Error(`the server sent something that is not a reply: ${show(line)}`));
+          return void socket.end(); // after finish(): end() runs close() at once
         }
-        if (overflow) finish(new Error("the server sent a reply line over 8192 bytes"));
-        if (overflow || (inputDone && waiting.length === 0)) socket.end();
-      },
-      drain: () => flush(),
-      close() {
-        if (inputDone && waiting.length === 0) return finish();
-        const unanswered = waiting.length > 0 ? `with ${waiting.length} request(s) unanswered` : "";
-        finish(new Error(`the server closed the connection ${unanswered || "too early"}`));
-      },
-      error(_socket, error) {
-        finish(new Error(`the connection failed: ${error.message}`));
-      },
+        results.push({ request, ...reply });
+        onResult({ request, ...reply });
+      }
+      if (overflow) finish(new Error("the server sent a reply line over 8192 bytes"));
+      if (overflow || (inputDone && waiting.length === 0)) socket.end();
+      watch();
     },
-  });
+    drain: () => flush(),
+    close() {
+      if (inputDone && waiting.length === 0) return finish();
+      const unanswered = waiting.length > 0 ? `with ${waiting.length} request(s) unanswered` : "";
+      finish(new Error(`the server closed the connection ${unanswered || "too early"}`));
+    },
+    error(_socket, error) {
+      finish(new Error(`the connection failed: ${error.message}`));
+    },
+  };
+  const socket = await connectWithin(host, port, handlers, connectTimeoutMs);
   const feed = async (): Promise<void> => {
     for await (const request of requests) {
       if (request.trim() === "") continue;
-      waiting.push(request);
-      outbox.push(Buffer.from(`${request}\n`));
-      flush();
+      if (waiting.push(request) === 1) watch();
+      flush(`${request}\n`);
     }
     inputDone = true;
     if (waiting.length > 0) return flush();
     socket.end(); // every reply is in already (or there was nothing to ask)
     finish();
   };
-  done.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+  const stopWatching = (): void => clearTimeout(silence);
+  done.then(stopWatching, stopWatching); // also keeps an early failure from being "unhandled"
   await Promise.all([feed(), done]);
   return results;
 }
@@ -125,19 +132,14 @@ if (import.meta.main) {
     console.log(`no --host/--port: started a calculator server in this process on ${server}`);
   try {
     const requests = positionals.length > 0 ? [positionals.join(" ")] : console;
-    const onResult = (result: CalcResult): void => {
-      if (!values.json) console.log(describe(result));
-    };
+    const onResult = (result: CalcResult) => values.json || console.log(describe(result));
     const results = await calculate(requests, { host, port, onResult });
     if (values.json)
       console.log(JSON.stringify({ server, local: local !== null, results }, null, 2));
   } catch (error) {
-    const refused = (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
-    console.error(
-      refused
-        ? `could not connect to ${server}: connection refused; is the calculator server running there?`
-        : `${server}: ${reason(error)}`,
-    );
+    // An error with a code is the connection's (refused, timed out); one without, the server's.
+    const connecting = (error as NodeJS.ErrnoException).code ? "could not connect to " : "";
+    console.error(`${connecting}${server}: ${reason(error)}`);
     process.exit(1);
   } finally {
     local?.stop();

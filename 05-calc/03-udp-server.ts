@@ -6,8 +6,9 @@
  *
  * Try `{ echo "7 12 + 30"; sleep 1; } | nc -u 127.0.0.1 65433`. A datagram is a whole
  * request, so there is nothing to frame; but it may be lost, duplicated or overtaken, so it
- * carries an id that the reply repeats. The reply goes to the datagram's source and is never longer than it:
- * with a forged source, a short request for `2 ^ 3000` would otherwise aim a flood at a victim.
+ * carries an id that the reply repeats. The reply goes to the datagram's source, which may be
+ * forged: so it is never longer than the request (or `2 ^ 3000` would aim a flood at a victim),
+ * and a datagram that is itself a reply gets none (or two servers could ping-pong for ever).
  */
 import { parseArgs } from "node:util";
 import { type CalcServer, commandLine, endpoint, parsePort } from "./command-line.ts";
@@ -17,7 +18,7 @@ import { answerDatagram, UDP_PORT } from "./protocol.ts";
 export interface UdpServerStats {
   received: number;
   answered: number;
-  /** Requests so short that not even an error fitted in a reply (see answerDatagram). */
+  /** Not answered: too short for even an error, or a reply themselves (see answerDatagram). */
   withheld: number;
 }
 
@@ -64,7 +65,7 @@ export async function startUdpServer({
     stop() {
       socket.close();
       const { received, answered, withheld } = stats;
-      log(`stopped: ${received} request(s), ${answered} answered, ${withheld} too short to answer`);
+      log(`stopped: ${received} request(s), ${answered} answered, ${withheld} left unanswered`);
     },
   };
 }

@@ -58,9 +58,9 @@ export async function calculateUdp(
   });
   const ask = (id: string, payload: string): Promise<Reply | Error | null> =>
     new Promise((resolve) => {
+      socket.send(payload, port, address); // first: if it throws (no route), no timer is left
       const timer = setTimeout(() => resolve(null), timeoutMs);
       waiting = { id, settle: (reply) => (clearTimeout(timer), resolve(reply)) };
-      socket.send(payload, port, address);
     });
   try {
     let nextId = 1;

@@ -29,8 +29,6 @@ interface Client extends Connection {
   waiting: number;
 }
 
-const HIGH_WATER = 1 << 20; // stop reading from a client that has 1 MiB of replies unread
-
 export function startConcurrentServer({
   host = "127.0.0.1",
   port = TCP_PORT,
@@ -78,7 +76,13 @@ export function startConcurrentServer({
     socket: {
       open(socket) {
         const queue = Promise.resolve();
-        socket.data = { ...newConnection(socket), id: ++served, done: false, queue, waiting: 0 };
+        socket.data = {
+          ...newConnection(socket, log),
+          id: ++served,
+          done: false,
+          queue,
+          waiting: 0,
+        };
         clients.add(socket);
         mostAtOnce = Math.max(mostAtOnce, clients.size);
         log(`client #${served} (${socket.data.peer}) connected; ${clients.size} connected`);
@@ -90,9 +94,7 @@ export function startConcurrentServer({
         for (const line of lines) deliver(socket, timed(client, line));
         client.done = overflow;
         if (overflow) deliver(socket, tooLong, () => (client.closing = true));
-        flush(socket);
-        // Backpressure: a client that sends but never reads must not make us hoard its replies.
-        if (client.unsent.length > HIGH_WATER) socket.pause();
+        flush(socket); // and, past flush's HIGH_WATER, stops reading a client that does not read
       },
       end(socket) {
         const client = socket.data;
@@ -102,10 +104,7 @@ export function startConcurrentServer({
         deliver(socket, "", () => (client.closing = client.peerEnded = true));
         flush(socket);
       },
-      drain(socket) {
-        flush(socket);
-        if (socket.data.unsent.length === 0) socket.resume();
-      },
+      drain: flush,
       close(socket) {
         clients.delete(socket);
         const { id, requests } = socket.data;

@@ -28,6 +28,7 @@ export class WorkerPool {
   readonly stats = { done: 0, busy: 0, timedOut: 0 };
   private readonly slots: Slot[] = [];
   private readonly waiting: Job[] = [];
+  private closed = false;
 
   constructor(
     readonly size = defaultWorkers(),
@@ -51,11 +52,8 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = {
-      worker: new Worker(new URL("./calc-worker.ts", import.meta.url)),
-      ready: false,
-      job: null,
-    };
+    const worker = new Worker(new URL("./calc-worker.ts", import.meta.url));
+    const slot: Slot = { worker, ready: false, job: null };
     slot.worker.onmessage = (event: MessageEvent<string>) => {
       if (slot.job) {
         clearTimeout(slot.timer);
@@ -85,15 +83,18 @@ export class WorkerPool {
 
   /** A thread cannot be interrupted in the middle of a loop, only terminated: answer, kill, respawn. */
   private replace(slot: Slot, reply: string): void {
+    clearTimeout(slot.timer); // after onerror, the job's timer is still running
     slot.job?.resolve(reply);
-    slot.worker.onmessage = slot.job = null; // a last message from it, if any, is ignored
+    slot.worker.onmessage = slot.worker.onerror = slot.job = null; // a last word from it is ignored
     slot.worker.terminate();
-    this.slots[this.slots.indexOf(slot)] = this.spawn();
+    if (!this.closed) this.slots[this.slots.indexOf(slot)] = this.spawn();
   }
 
-  close(): void {
-    for (const slot of this.slots) slot.worker.terminate();
-    for (const job of this.waiting.splice(0)) job.resolve(err("busy", "the server is stopping"));
+  /** Every worker terminated, every request answered: nothing may outlive the server. */
+  close(reply = err("busy", "the server is stopping")): void {
+    this.closed = true;
+    for (const slot of this.slots) this.replace(slot, reply); // closed: no respawn
+    for (const job of this.waiting.splice(0)) job.resolve(reply);
   }
 }
 

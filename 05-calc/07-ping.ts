@@ -6,17 +6,17 @@
  *
  * A closed loop: send a request, wait for its reply (or a second), send the next. The wait is the
  * latency a user feels: the network both ways, the server's queue, its work. Over UDP a reply may
- * never come, and a late one must not count for the next (the id sees to that); over TCP a
- * missing reply means a stuck server. Lesson 08 runs many such loops; this one starts lesson 05's
- * server (03's with --udp) in-process when given no --host/--port.
+ * never come, and a late one must not count for the next (the id sees to that); over TCP a missing
+ * reply means a stuck server. Lesson 08 runs many such loops. No --host/--port: a server in-process.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { startUdpServer } from "./03-udp-server.ts";
 import { startConcurrentServer } from "./05-concurrent-server.ts";
-import { commandLine, endpoint, parseFlag, parsePort, reason } from "./command-line.ts";
-import { LineSplitter, TCP_PORT, UDP_PORT } from "./protocol.ts";
+import { commandLine, connectWithin, endpoint, parseFlag, parsePort } from "./command-line.ts";
+import { reason } from "./command-line.ts";
+import { LineSplitter, TCP_PORT, UDP_PORT, writeSome } from "./protocol.ts";
 
 /** A client: each ask() resolves with its reply line (`OK 42`), or null if none in time. */
 export type Peer = { ask(line: string): Promise<string | null>; close(): void };
@@ -24,37 +24,36 @@ export type Peer = { ask(line: string): Promise<string | null>; close(): void };
 /** A TCP connection: replies come in request order, so the oldest waiting request gets each. */
 async function tcpPeer(host: string, port: number, timeoutMs: number): Promise<Peer> {
   const [replies, asked] = [new LineSplitter(8192), [] as ((reply: string | null) => void)[]];
-  let unsent = Buffer.alloc(0);
-  const failAll = (): void => asked.splice(0).forEach((resolve) => resolve(null));
-  const write = (socket: { write(data: Buffer): number }): void => {
-    unsent = unsent.subarray(Math.max(0, socket.write(unsent))); // keep what write() did not take
+  let [outgoing, unsent]: [string, Buffer] = ["", Buffer.alloc(0)]; // asked this tick; left over
+  const write = (): void => void ([unsent, outgoing] = [writeSome(socket, unsent, outgoing), ""]);
+  const giveUp = (): void => {
+    clearTimeout(silence);
+    socket.end();
+    for (const resolve of asked.splice(0)) resolve(null); // no reply now, for any of them
   };
-  const socket = await Bun.connect({
-    hostname: host,
-    port,
-    socket: {
-      data: (_socket, chunk) => replies.push(chunk).lines.forEach((line) => asked.shift()?.(line)),
-      drain: write,
-      close: failAll,
+  const socket = await connectWithin(host, port, {
+    data(_socket, chunk) {
+      for (const line of replies.push(chunk).lines) asked.shift()?.(line);
+      silence.refresh();
     },
+    drain: write,
+    close: giveUp,
   });
+  // One timer per connection, not per request (lesson 08 asks thousands a second), restarted by
+  // each reply and each request to an idle connection: firing while one waits, a reply is late.
+  const silence = setTimeout(() => asked.length > 0 && giveUp(), timeoutMs);
   const ask = (line: string) =>
     new Promise<string | null>((resolve) => {
-      // A reply that late leaves replies and requests out of step: give up on the connection.
-      const timer = setTimeout(() => (socket.end(), failAll()), timeoutMs);
-      asked.push((reply) => (clearTimeout(timer), resolve(reply)));
-      // Requests asked in the same tick leave in one write: one system call, not one each.
-      // (If bytes are already waiting, a write is planned or waits for drain: it takes these too.)
-      if (unsent.length === 0) queueMicrotask(() => write(socket));
-      unsent = Buffer.concat([unsent, Buffer.from(`${line}\n`)]);
+      if (asked.push(resolve) === 1) silence.refresh();
+      if (outgoing === "" && unsent.length === 0) queueMicrotask(write); // one write a tick
+      outgoing += `${line}\n`;
     });
-  return { ask, close: () => socket.end() };
+  return { ask, close: giveUp };
 }
 
 /** A UDP socket: a reply counts only if its id is one still waiting (not late, not twice). */
 async function udpPeer(host: string, port: number, timeoutMs: number): Promise<Peer> {
   const waiting = new Map<string, (reply: string | null) => void>();
-  let nextId = 1;
   const socket = await Bun.udpSocket({
     hostname: isIP(host) === 6 ? "::" : "0.0.0.0",
     socket: {
@@ -67,11 +66,11 @@ async function udpPeer(host: string, port: number, timeoutMs: number): Promise<P
   });
   const ask = (line: string) =>
     new Promise<string | null>((resolve) => {
-      const id = String(nextId++);
+      const id = crypto.randomUUID().slice(0, 13); // random: not one an outsider could guess
+      // Padded to 64 bytes: a reply is never bigger than its request (see 03-udp-server.ts).
+      socket.send(`${id} ${line}`.padEnd(64), port, host); // first: if it throws, no timer is left
       const timer = setTimeout(() => waiting.get(id)?.(null), timeoutMs);
       waiting.set(id, (reply) => (clearTimeout(timer), waiting.delete(id), resolve(reply)));
-      // Padded to 64 bytes: a reply is never bigger than its request (see 03-udp-server.ts).
-      socket.send(`${id} ${line}`.padEnd(64), port, host);
     });
   return { ask, close: () => socket.close() };
 }
@@ -82,8 +81,7 @@ export async function openPeer(host: string, port: number, { udp = false, timeou
   return (udp ? udpPeer : tcpPeer)(address, port, timeoutMs);
 }
 
-/** One request's fate: its reply (null: none in time) and how long it took. */
-export type Sample = { reply: string | null; ms: number };
+export type Sample = { reply: string | null; ms: number }; // reply null: none in time
 /** Sends `request` `count` times, one at a time; stops if a TCP reply does not come. */
 export async function* ping(
   request: string,
@@ -141,9 +139,10 @@ if (import.meta.main) {
     console.log(json ? JSON.stringify({ server, request, samples, lost }, null, 2) : summary);
     if (lost > 0 && !udp) process.exitCode = 1;
   } catch (error) {
-    console.error(`could not reach ${server}: ${reason(error)}; is a server there?`);
+    console.error(`could not reach ${server}: ${reason(error)}`);
     process.exitCode = 1;
   } finally {
     await local?.stop();
   }
+  process.exit(); // with exitCode: a connect we gave up on would keep the process waiting
 }

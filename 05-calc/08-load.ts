@@ -140,9 +140,10 @@ if (import.meta.main) {
     const report = await runLoad({ ...options, host, port, udp });
     console.log(json ? JSON.stringify(report, null, 2) : describeLoad(report));
   } catch (error) {
-    console.error(`could not load ${endpoint(host, port)}: ${reason(error)}; is a server there?`);
+    console.error(`could not load ${endpoint(host, port)}: ${reason(error)}`);
     process.exitCode = 1;
   } finally {
     await local?.stop();
   }
+  process.exit(); // with exitCode: a connect we gave up on would keep the process waiting
 }

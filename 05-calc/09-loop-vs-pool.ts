@@ -16,6 +16,7 @@ import { commandLine, parseFlag } from "./command-line.ts";
 
 export interface RunningServer {
   port: number;
+  pid: number;
   /** What the server printed so far (its first 64 KiB). */
   output(): string;
   stop(): Promise<void>;
@@ -40,7 +41,7 @@ export async function spawnServer(argv: string[]): Promise<RunningServer> {
     reject(new Error(`${argv.join(" ")} exited before listening:\n${seen}`));
   })();
   try {
-    return { port: await promise, output: () => seen, stop };
+    return { port: await promise, pid: child.pid, output: () => seen, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,19 +3,23 @@
  * only its own idea (the protocol itself is in protocol.ts): read and check the flags
  * (`--help`; a bad one is one sentence and the usage, exit 2), write addresses as people
  * do, and end the way the book promises: a server prints `listening on HOST:PORT (tcp)`
- * and stops cleanly on Ctrl-C or SIGTERM; a failure is one sentence, not a stack trace.
+ * and stops cleanly on Ctrl-C or SIGTERM; a failure is one sentence, not a stack trace (a
+ * client's connect has a time limit, so that "nobody answers" is a sentence too).
  */
+import type { Socket, SocketHandler } from "bun";
 
 export interface CalcServer {
   port: number;
   stop(): void | Promise<void>;
 }
 
+/** Where a server tells what happens (default console.log); tests pass a quiet one. */
+export type Log = (line: string) => void;
+
 export interface ServerOptions {
   host?: string;
   port?: number;
-  /** Where the server tells what happens (default console.log); tests pass a quiet one. */
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 /** `host:port`, with an IPv6 address in brackets (`[::1]:65432`). */
@@ -38,11 +42,55 @@ export function parseFlag(
   );
 }
 
-/** Why a connection failed, in words (Bun's own messages for these two are vaguer). */
+const WHY: Record<string, string> = {
+  ECONNREFUSED: "connection refused; is the calculator server running there?",
+  ENOTFOUND: "unknown host: the name does not resolve; check --host",
+  EAI_AGAIN: "the name could not be looked up (no DNS server answered); check --host",
+  ENETUNREACH: "no route to that network; check --host and your network",
+  EHOSTUNREACH: "no route to that host; check --host and your network",
+};
+
+/** Why a connection failed, and what to do, in words (Bun's own messages are vaguer). */
 export function reason(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  if (code === "ECONNREFUSED") return "connection refused";
-  return code === "ENOTFOUND" ? "unknown host: the name does not resolve" : message;
+  const { code = "", message } = error as NodeJS.ErrnoException;
+  return WHY[code] ?? message;
+}
+
+/** How long a TCP client waits for the server to accept before it gives up. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * `Bun.connect` to `host:port`, given up after `timeoutMs`. A host that is down, or a firewall
+ * that drops packets, never refuses: the kernel resends its SYN for about two minutes. Bun
+ * cannot call a pending connect off, so a socket that opens after we gave up is closed at
+ * once, and a script that gave up exits instead of waiting for the kernel.
+ */
+export async function connectWithin<Data = undefined>(
+  host: string,
+  port: number,
+  socket: SocketHandler<Data>,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<Socket<Data>> {
+  let timer: Timer | undefined;
+  const late = new Promise<never>((_, reject) => {
+    const why = `no answer within ${timeoutMs / 1000} s; is the host up, and is that its address?`;
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(why), { code: "ETIMEDOUT" })),
+      timeoutMs,
+    );
+  });
+  const connecting = Bun.connect({ hostname: host, port, socket });
+  try {
+    return await Promise.race([connecting, late]);
+  } catch (error) {
+    connecting.then(
+      (socket) => socket.terminate(),
+      () => {},
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A --port value; 0 asks the system for any free port. */
