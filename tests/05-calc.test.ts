@@ -46,6 +46,7 @@ import {
   runLesson,
   startLesson,
   TcpTestClient,
+  SLOW_TEST_MS,
   udpRequest,
 } from "./helpers.ts";
 
@@ -1027,6 +1028,7 @@ describe("02-tcp-client", () => {
         stderr: `could not load 192.0.2.1:65432: ${why}\n`,
       });
     },
+    SLOW_TEST_MS,
   );
 
   test("spawned: a bad port is exit 2 with the reason and the usage", async () => {
