@@ -25,6 +25,7 @@ import {
   runLesson,
   startLesson,
 } from "./helpers.ts";
+import { silentPort } from "./fixtures/silent-port.ts";
 
 type ScanReport = Awaited<ReturnType<typeof scanPorts>>;
 
@@ -47,43 +48,6 @@ function closedPort(hostname = "127.0.0.1"): number {
   const { port } = listener;
   listener.stop(true);
   return port;
-}
-
-/**
- * A port that never answers: a Python listener with a backlog of 0 whose queue we fill
- * ourselves, so the kernel drops every further SYN and a connect times out, like a port
- * behind a firewall that drops packets.
- */
-async function silentPort(): Promise<{ port: number } & AsyncDisposable> {
-  const code = `
-import socket, sys
-server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(0)
-port = server.getsockname()[1]
-fillers = []
-for _ in range(4):
-    filler = socket.socket(); filler.setblocking(False)
-    try: filler.connect(("127.0.0.1", port))
-    except BlockingIOError: pass
-    fillers.append(filler)
-print(port, flush=True)
-sys.stdin.read()
-`;
-  const child = Bun.spawn(["python3", "-c", code], { stdin: "pipe", stdout: "pipe" });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the silent listener exited before printing its port");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return {
-    port: Number(text.trim()),
-    async [Symbol.asyncDispose]() {
-      child.kill();
-      await child.exited;
-    },
-  };
 }
 
 // Runs inside the private namespace: listens on N ports of its own (port 0), says which on

@@ -49,6 +49,7 @@ import {
   SLOW_TEST_MS,
   udpRequest,
 } from "./helpers.ts";
+import { silentPort } from "./fixtures/silent-port.ts";
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -166,41 +167,6 @@ async function closedUdpPort(): Promise<number> {
   const { port } = socket;
   socket.close();
   return port;
-}
-
-/**
- * A port that never answers: a Python listener with a backlog of 0 whose queue we fill
- * ourselves, so the kernel drops every further SYN and a connect waits, as it does for a
- * host that is down or behind a firewall that drops packets.
- */
-async function silentPort(): Promise<{ port: number } & AsyncDisposable> {
-  const code = `
-import socket, sys
-server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(0)
-port = server.getsockname()[1]
-fillers = []
-for _ in range(4):
-    filler = socket.socket(); filler.setblocking(False)
-    try: filler.connect(("127.0.0.1", port))
-    except BlockingIOError: pass
-    fillers.append(filler)
-print(port, flush=True)
-sys.stdin.read()
-`;
-  const child = Bun.spawn(["python3", "-c", code], { stdin: "pipe", stdout: "pipe" });
-  let text = "";
-  for await (const chunk of child.stdout) {
-    text += Buffer.from(chunk).toString();
-    if (text.includes("\n")) break;
-  }
-  if (!text.includes("\n")) throw new Error("the silent listener exited before printing its port");
-  return {
-    port: Number(text.trim()),
-    async [Symbol.asyncDispose]() {
-      child.kill();
-      await child.exited;
-    },
-  };
 }
 
 /**
