@@ -3,6 +3,8 @@
  * @summary Answer NTP client requests over UDP from this machine's clock, and ignore anything else.
  * @run bun run 02-ntp/04-sntp-server.ts [--host 127.0.0.1] [--port 12300] [--stratum 1] [--refid LOCL]
  * @python new
+ * @serves udp "\u0023" padded to 48 -> 48 bytes
+ * @limits memory 100 MiB
  *
  * One line per datagram: who asked, and whether it was answered or why it was ignored.
  * Any NTP client can ask it: `bun run 02-ntp/03-clock-offset.ts --port 12300`, chrony, ntpdig.

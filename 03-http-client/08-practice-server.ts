@@ -3,6 +3,8 @@
  * @summary A local HTTP server to practise on: a page, a chunked stream, a redirect, a large body, broken replies.
  * @run bun run 03-http-client/08-practice-server.ts [--host 127.0.0.1] [--port 8080] [--tls]
  * @python new
+ * @serves tcp "GET / HTTP/1.1\r\nHost: practice\r\n\r\n" -> "HTTP/1.1 200"
+ * @limits idle --idle · memory 100 MiB
  *
  * Two listeners, so the client lessons work offline: `Bun.serve` with correct responses
  * (09-correct-responses.ts) and, on the next port, a raw TCP listener with hand-written

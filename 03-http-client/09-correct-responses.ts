@@ -3,6 +3,8 @@
  * @summary What a real HTTP server sends: a page, a chunked stream, a redirect, a large body, 204 and 304.
  * @run bun run 03-http-client/09-correct-responses.ts [--host 127.0.0.1] [--port 8080]
  * @python new
+ * @serves tcp "GET / HTTP/1.1\r\nHost: practice\r\n\r\n" -> "HTTP/1.1 200"
+ * @limits idle --idle · memory 100 MiB
  *
  * `Bun.serve` is a real HTTP/1.1 server, so the client lessons practise on an
  * implementation that is not ours. It frames each body itself: Content-Length when it

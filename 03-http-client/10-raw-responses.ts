@@ -3,6 +3,8 @@
  * @summary Hand-written HTTP responses, correct and broken, sent as bytes from a raw TCP listener.
  * @run bun run 03-http-client/10-raw-responses.ts [--host 127.0.0.1] [--port 8081]
  * @python new
+ * @serves tcp "GET /close HTTP/1.1\r\nHost: practice\r\n\r\n" -> "HTTP/1.1 200"
+ * @limits idle --idle · memory 100 MiB
  *
  * An HTTP response is just bytes on a TCP connection, so a plain `Bun.listen` server can
  * send any of them: a 103 before the real answer, a chunked body with trailers, a body

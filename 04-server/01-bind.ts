@@ -3,6 +3,8 @@
  * @summary Claim an address and port, see what port 0 means, and what a second claim on the same port gets.
  * @run bun run 04-server/01-bind.ts [--host 127.0.0.1] [--port 5000]
  * @python server-01.py
+ * @serves tcp "" -> ""
+ * @limits memory 100 MiB
  *
  * A server starts by binding: asking the kernel for one address and port, which from then on
  * belong to this process alone. You will see the port you got (ask for 0 and the kernel picks a

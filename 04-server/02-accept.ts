@@ -3,6 +3,8 @@
  * @summary Wait for one client, show who it is (address, port, family), greet it and close.
  * @run bun run 04-server/02-accept.ts [--host 127.0.0.1] [--port 5000]
  * @python server-02.py
+ * @serves tcp "" -> "hello "
+ * @limits clients 1 · memory 100 MiB
  *
  * Python's accept() blocks until a client arrives; Bun calls your `open` handler instead, with a
  * new socket for that one client while the listener keeps its port. Connect with

@@ -3,6 +3,8 @@
  * @summary Accept one client, read one line from it however the bytes arrive, send it back, close.
  * @run bun run 04-server/03-echo-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536]
  * @python server-03.py
+ * @serves tcp "hello\n" -> "hello\n"
+ * @limits clients 1 · memory 100 MiB
  *
  * The Python lab called recv(1024) once and echoed whatever came. But TCP is a stream of bytes,
  * not of messages: one read may hold half a line, or two lines. Here the server collects bytes

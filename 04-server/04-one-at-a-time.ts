@@ -3,6 +3,8 @@
  * @summary Serve up to N clients strictly one after another; the others wait in a queue, unread.
  * @run bun run 04-server/04-one-at-a-time.ts [--port 5000] [--max-clients 10] [--max-line 65536]
  * @python server-04.py
+ * @serves tcp "hello\n" -> /hello\n/
+ * @limits one at a time · idle --idle · memory 100 MiB
  *
  * The Python lab looped accept() ten times: while it echoed one client, the next sat in the
  * kernel's backlog. Bun accepts every connection itself, so here the waiting is explicit: a new

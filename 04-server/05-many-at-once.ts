@@ -3,6 +3,8 @@
  * @summary Serve every client at the same time, each with its own line buffer, counter and idle timer.
  * @run bun run 04-server/05-many-at-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536] [--idle 60]
  * @python server-05.py
+ * @serves tcp "hello\n" -> /hello\n/
+ * @limits idle --idle · memory 100 MiB
  *
  * The Python lab gave each client a thread (start_new_thread(clientthread, ...)) that blocked in
  * recv(). Bun has one thread and one event loop: it calls `data` with whatever arrived on any

@@ -3,6 +3,8 @@
  * @summary Greet every client with a welcome message and the server's time (ISO 8601), then close.
  * @run bun run 04-server/06-welcome-server.ts [--host 127.0.0.1] [--port 5000]
  * @python servidor.py tcp_sockets_python.py#basic_server
+ * @serves tcp "" -> /elcome/
+ * @limits memory 100 MiB
  *
  * The first server of the Python labs: accept, send a greeting, close. The close matters as much
  * as the greeting: it is how the client knows the message is complete, since TCP itself marks

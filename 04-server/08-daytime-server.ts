@@ -3,6 +3,9 @@
  * @summary Tell every TCP client and every UDP datagram what time it is (RFC 867), then forget them.
  * @run bun run 04-server/08-daytime-server.ts [--protocol tcp|udp|both] [--host 127.0.0.1] [--port 1313]
  * @python tcp_sockets_python.py#LocalDaytimeServer
+ * @serves tcp "" -> /\d\d:\d\d:\d\d/
+ * @serves udp "what time is it?\n" padded to 64 -> /\d\d:\d\d:\d\d/
+ * @limits memory 100 MiB
  *
  * Daytime is the smallest real protocol: over TCP the server writes one line and closes,
  * and the close is how the client knows the answer is complete; over UDP any datagram gets

@@ -3,6 +3,9 @@
  * @summary Send back every byte each client sends (RFC 862), TCP and UDP, and let a client that never reads stall only itself.
  * @run bun run 04-server/10-echo-server.ts [--protocol tcp|udp|both] [--host 127.0.0.1] [--port 7007]
  * @python tcp/server_echo.py tcp_sockets_python.py#LocalEchoServer
+ * @serves tcp "hello\n" -> "hello\n"
+ * @serves udp "hello\n" -> "hello\n"
+ * @limits idle --idle · memory 100 MiB
  *
  * Echo makes TCP's flow control visible. When `write()` takes less than it was given, the
  * kernel's buffer towards that client is full: we keep the rest, stop reading from that

@@ -3,6 +3,9 @@
  * @summary One process answers TCP clients (one line, one reply) and UDP datagrams (one datagram, one reply) until Ctrl-C.
  * @run bun run 04-server/12-dual-server.ts [--host 127.0.0.1] [--port 65432] [--udp-port 65433] [--max-line 1024]
  * @python informe#server
+ * @serves tcp "hello\n" -> "server (TCP) received: hello\n"
+ * @serves udp "hello" padded to 64 -> "server (UDP) received: hello"
+ * @limits idle --idle · memory 100 MiB
  *
  * The Informe ran two threads, one per protocol, and served one TCP client, whose "exit" also
  * stopped the server. Here one event loop serves both, for as many TCP clients as come, each with

@@ -3,6 +3,8 @@
  * @summary Answer one calculation per line over TCP: `12 + 30` in, `OK 42` out, every error a reply.
  * @run bun run 05-calc/01-tcp-server.ts [--host 127.0.0.1] [--port 65432]
  * @python tcp/server_calc.py
+ * @serves tcp "12 + 30\n" -> "OK 42\n"
+ * @limits idle --idle · memory 100 MiB
  *
  * Talk to it with `nc 127.0.0.1 65432`: each line you type gets one line back, `OK 42` or
  * `ERR division-by-zero: cannot divide by zero`. The Python lab trusted one `recv(1024)` to

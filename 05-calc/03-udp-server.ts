@@ -3,6 +3,8 @@
  * @summary One datagram in, one out: `7 12 + 30` gets `7 OK 42`, sent only to the sender, never bigger.
  * @run bun run 05-calc/03-udp-server.ts [--host 127.0.0.1] [--port 65433] [--verbose]
  * @python udp/server_calc.py
+ * @serves udp "7 12 + 30\n" -> "7 OK 42"
+ * @limits memory 100 MiB
  *
  * Try `{ echo "7 12 + 30"; sleep 1; } | nc -u 127.0.0.1 65433`. A datagram is a whole
  * request, so there is nothing to frame; but it may be lost, duplicated or overtaken, so it

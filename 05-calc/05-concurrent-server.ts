@@ -3,6 +3,8 @@
  * @summary Serve many TCP clients at once on one event loop, and watch the one thing it cannot do.
  * @run bun run 05-calc/05-concurrent-server.ts [--host 127.0.0.1] [--port 65432] [--stall-ms 50]
  * @python server_calc_conc.py
+ * @serves tcp "12 + 30\n" -> "OK 42\n"
+ * @limits idle --idle · memory 100 MiB
  *
  * The lab gave each client a thread blocked in `recv()`. Here one thread asks the kernel which
  * sockets have bytes (epoll) and runs that socket's handler: an idle client costs a few hundred

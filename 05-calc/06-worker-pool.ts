@@ -3,6 +3,8 @@
  * @summary Move CPU-heavy requests to a pool of Bun Workers, with a bounded queue and a time limit.
  * @run bun run 05-calc/06-worker-pool.ts [--port 65432] [--workers N] [--queue 64] [--time-limit-ms 500]
  * @python new
+ * @serves tcp "12 + 30\n" -> "OK 42\n"
+ * @limits idle --idle · memory 100 MiB
  *
  * Lesson 05's loop stops for every `isprime`; lesson 09 shows it in numbers: with one request in
  * ten heavy, the cheap ones' p99 latency grows to a heavy one's duration. Here heavy lines go
