@@ -112,7 +112,7 @@ export interface Chapter {
   /** First heading of the chapter README, or the folder name. */
   title: string;
   lessons: Lesson[];
-  /** `NN-name/tour.ts` when the chapter has a `--demo` tour. */
+  /** `tools/tours/NN-name.ts` when the chapter has a `--demo` tour. */
   tour?: string;
 }
 
@@ -167,11 +167,18 @@ export function listChapters(root: string = ROOT): Chapter[] {
       const heading = existsSync(readme)
         ? readFileSync(readme, "utf8").match(/^#\s+(.+)$/m)?.[1]
         : undefined;
-      const tour = existsSync(join(root, dir, "tour.ts")) ? `${dir}/tour.ts` : undefined;
+      const tourFile = `tools/tours/${dir}.ts`;
+      const tour = existsSync(join(root, tourFile)) ? tourFile : undefined;
       return { dir, title: heading ?? dir, lessons, tour };
     });
 }
 
 export function listLessons(root: string = ROOT): Lesson[] {
   return listChapters(root).flatMap((chapter) => chapter.lessons);
+}
+
+/** The lesson after `file` in the book: the next of its chapter, or the next chapter's first. */
+export function nextLesson(file: string, lessons: Lesson[] = listLessons()): Lesson | undefined {
+  const index = lessons.findIndex((lesson) => lesson.file === file);
+  return index === -1 ? undefined : lessons[index + 1];
 }

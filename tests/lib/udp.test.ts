@@ -1,7 +1,6 @@
-// lib/udp.ts and lib/rate.ts: ask() resends on silence and trusts only its server's reply;
-// ReplyGuard refuses every datagram a UDP server must not answer; TokenBucket counts.
+// lib/udp.ts: ask() resends on silence and trusts only its server's reply; ReplyGuard
+// refuses every datagram a UDP server must not answer.
 import { describe, expect, test } from "bun:test";
-import { TokenBucket } from "../../lib/rate.ts";
 import { ask, ReplyGuard } from "../../lib/udp.ts";
 import { canUsePrivateNetwork, PRIVATE_NETWORK, ROOT } from "../helpers.ts";
 
@@ -172,20 +171,5 @@ describe("ReplyGuard: the datagrams a server never answers", () => {
     // 1001 was forgotten, so its bucket is full again; 1003 is remembered and empty.
     expect(check.allows("127.0.0.1", 1001, request, "x")).toBe(true);
     expect(check.allows("127.0.0.1", 1003, request, "x")).toBe(false);
-  });
-});
-
-describe("TokenBucket", () => {
-  test("burst at once, then refills at perSecond", async () => {
-    const bucket = new TokenBucket(100, 3);
-    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([
-      true,
-      true,
-      true,
-      false,
-    ]);
-    await Bun.sleep(30);
-    expect(bucket.take()).toBe(true);
-    expect(bucket.take(5)).toBe(false);
   });
 });
