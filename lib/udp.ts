@@ -4,7 +4,7 @@
  * - `ask()`: a client's request, resent on silence, with only the server's own reply
  *   accepted. Taught in 02-ntp/02-careful-client; used by every UDP client after it.
  * - `ReplyGuard`: which datagrams a server must never answer. Taught in
- *   04-server/11-udp-guard; used by every UDP server after it.
+ *   04-server/10-udp-guard; used by every UDP server after it.
  *
  * UDP has no handshake, so a datagram's source address is whatever the sender wrote there.
  * A server that answers everything can be made to answer itself (a datagram "from" its own
