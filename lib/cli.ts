@@ -473,14 +473,18 @@ export function whyLookupFailed(error: unknown, name: string): string {
   return `could not look up "${name}" (${code || (error as Error).message})`;
 }
 
-/** Why a "refused" connect really failed, when it was not a refusal: no route, or no fds. */
-async function routeProblem(
+/**
+ * Why a "refused" connect really failed, when it was not a refusal: no route (ENETUNREACH,
+ * EHOSTUNREACH), or no file descriptors left (EMFILE); undefined when it was a refusal.
+ */
+export async function routeProblem(
   host: string,
   port: number,
 ): Promise<NodeJS.ErrnoException | undefined> {
   if (isIP(host) === 0) return undefined;
   try {
-    const probe = await Bun.udpSocket({ connect: { hostname: host, port } });
+    const hostname = isIP(host) === 6 ? "::" : "0.0.0.0";
+    const probe = await Bun.udpSocket({ hostname, connect: { hostname: host, port } });
     probe.close();
     return undefined;
   } catch (error) {

@@ -259,11 +259,13 @@ describe("the client side: connect() and the failure sentences", () => {
   });
 
   test.skipIf(!privateNetwork)(
-    "no route (which Bun reports as refused) is told apart: no route to the host (needs a private network namespace)",
+    "no route, IPv4 or IPv6 (which Bun reports as refused), is told apart: no route to the host (needs a private network namespace)",
     async () => {
       const script = `import { connect, whyConnectFailed } from "${ROOT}/lib/cli.ts";
-const error = await connect("10.1.2.3", 80, { data() {} }).catch((caught) => caught);
-console.log(await whyConnectFailed(error, "10.1.2.3", 80));`;
+for (const host of ["10.1.2.3", "2001:db8::1"]) {
+  const error = await connect(host, 80, { data() {} }).catch((caught) => caught);
+  console.log(await whyConnectFailed(error, host, 80));
+}`;
       const child = Bun.spawn([...PRIVATE_NETWORK, "bun", "-e", script], {
         stdout: "pipe",
         stderr: "pipe",
@@ -271,9 +273,10 @@ console.log(await whyConnectFailed(error, "10.1.2.3", 80));`;
       });
       const stdout = await new Response(child.stdout).text();
       expect(await child.exited).toBe(0);
-      expect(stdout.trim()).toBe(
+      expect(stdout.trim().split("\n")).toEqual([
         "no route to 10.1.2.3: this machine has no network path there (check the address, or your network)",
-      );
+        "no route to 2001:db8::1: this machine has no network path there (check the address, or your network)",
+      ]);
     },
   );
 
