@@ -1,7 +1,7 @@
 /**
  * IP addresses as numbers, the way Python's `ipaddress` module sees them: an IPv4 address
  * is a 32-bit integer and an IPv6 address a 128-bit one, so every question - which network,
- * which mask, is it private - is integer arithmetic on a BigInt. The lesson 05-ip-address.ts
+ * which mask, is it private - is integer arithmetic on a BigInt. The lesson 06-ip-address.ts
  * prints what this module works out. Report keys are Python's attribute names; `int`,
  * `num_addresses` and `hosts.count` are decimal strings because IPv6 counts pass 2**53,
  * where JSON numbers stop being exact.

@@ -1,18 +1,18 @@
 /**
- * Chapter 01-basics: the port scanner over all 65535 ports of 127.0.0.1 against nmap's
- * connect scan (`nmap -n -Pn -sT -p-`), both inside one private network namespace
- * (`unshare -n`) with the same listeners, in the same run. The goal: at most 0.6x nmap's
- * wall time, finding the same open ports. The two take turns (ours, nmap, ours, nmap, ...)
- * so that a burst of load from other programs falls on both alike; each figure is the best
- * of three. Also: one worker thread against the default (one per core), and a short sweep
- * of --concurrency.
+ * Chapter 01-basics: the port scanner (lesson 08, every core) over all 65535 ports of
+ * 127.0.0.1 against nmap's connect scan (`nmap -n -Pn -sT -p-`), both inside one private
+ * network namespace (`unshare -n`) with the same listeners, in the same run. The goal: at most
+ * 0.6x nmap's wall time, finding the same open ports. The two take turns (ours, nmap, ours,
+ * nmap, ...) so that a burst of load from other programs falls on both alike; each figure is
+ * the best of three. Also: one worker thread against the default (one per core), lesson 07's
+ * scan on one core, and a short sweep of --concurrency.
  *
  * Every figure is the wall time of the whole process, start-up included, as a person
  * running the command would see it. The CPU time other programs took while the bench ran
  * is printed too: their work skews both sides.
  *
  *   bun run bench 01                                      (this file, through tests/bench.ts)
- *   bun run tests/bench/01-basics.ts --inside LESSON nmap (what runs inside the namespace)
+ *   bun run tests/bench/01-basics.ts --inside LESSON08 LESSON07 nmap  (inside the namespace)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -36,6 +36,8 @@ interface NamespaceReport {
   ours: Run[];
   nmap: Run[];
   oneWorker: Run[];
+  /** Lesson 07: the same scan on one core, no threads. */
+  oneCore: Run[];
   sweep: { concurrency: number; run: Run }[];
 }
 
@@ -74,7 +76,11 @@ async function timed(argv: string[], openPorts: (output: string) => number[]): P
 }
 
 /** Inside the namespace (ours alone, so fixed ports are safe): listeners, then the scans. */
-async function inside(lesson: string, withNmap: boolean): Promise<NamespaceReport> {
+async function inside(
+  lesson: string,
+  oneCoreLesson: string,
+  withNmap: boolean,
+): Promise<NamespaceReport> {
   const listeners = LISTENING.map((port) =>
     Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }),
   );
@@ -84,13 +90,16 @@ async function inside(lesson: string, withNmap: boolean): Promise<NamespaceRepor
       (JSON.parse(output) as { open: { port: number }[] }).open.map((entry) => entry.port);
     const nmapOpen = (xml: string): number[] =>
       [...xml.matchAll(/portid="(\d+)"><state state="open"/g)].map((match) => Number(match[1]));
-    const report: NamespaceReport = { ours: [], nmap: [], oneWorker: [], sweep: [] };
+    const report: NamespaceReport = { ours: [], nmap: [], oneWorker: [], oneCore: [], sweep: [] };
     for (let turn = 0; turn < TURNS; turn++) {
       report.ours.push(await timed(scan, ourOpen));
       if (withNmap) report.nmap.push(await timed(NMAP, nmapOpen));
     }
-    for (let turn = 0; turn < 2; turn++)
+    const oneCore = ["bun", "run", oneCoreLesson, ...scan.slice(3)];
+    for (let turn = 0; turn < 2; turn++) {
       report.oneWorker.push(await timed([...scan, "--workers", "1"], ourOpen));
+      report.oneCore.push(await timed(oneCore, ourOpen));
+    }
     for (const concurrency of [25, 100, 500]) {
       const run = await timed([...scan, "--concurrency", `${concurrency}`], ourOpen);
       report.sweep.push({ concurrency, run });
@@ -115,8 +124,17 @@ export async function bench(): Promise<BenchRow[]> {
   }
   const before = cpuSeconds();
   const withNmap = hasCommand("nmap");
-  const lesson = lessonPath("01-basics/06-port-scan.ts");
-  const argv = [...PRIVATE_NETWORK, "bun", "run", import.meta.path, "--inside", lesson];
+  const lesson = lessonPath("01-basics/08-scan-every-core.ts");
+  const oneCoreLesson = lessonPath("01-basics/07-port-scan.ts");
+  const argv = [
+    ...PRIVATE_NETWORK,
+    "bun",
+    "run",
+    import.meta.path,
+    "--inside",
+    lesson,
+    oneCoreLesson,
+  ];
   const child = Bun.spawn([...argv, withNmap ? "nmap" : "-"], { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill(), 180_000); // bounded, whatever happens
   const [stdout, stderr, code] = await Promise.all([
@@ -133,7 +151,7 @@ export async function bench(): Promise<BenchRow[]> {
   const rate = Math.round(65535 / ours.seconds).toLocaleString("en-US");
   const result = `${rate} ports/s (${ours.seconds.toFixed(2)} s, ${cpu(ours)}; runs ${seconds(report.ours)})`;
   const expected = LISTENING.join(",");
-  const allRuns = [...report.ours, ...report.nmap, ...report.oneWorker];
+  const allRuns = [...report.ours, ...report.nmap, ...report.oneWorker, ...report.oneCore];
   const wrong = allRuns.filter((run) => run.open.join(",") !== expected);
   const same =
     wrong.length === 0
@@ -148,6 +166,7 @@ export async function bench(): Promise<BenchRow[]> {
     goal = `<= 0.6x nmap: ${ratio.toFixed(2)}x, ${ratio <= 0.6 ? "met" : "NOT met"}; same open ports: ${same}`;
   }
   const one = best(report.oneWorker);
+  const oneCore = best(report.oneCore);
   const sweep = report.sweep
     .map(({ concurrency, run }) => `${concurrency}: ${run.seconds.toFixed(2)} s`)
     .join(", ");
@@ -156,8 +175,8 @@ export async function bench(): Promise<BenchRow[]> {
   return [
     row(result, yardstick, goal),
     row(
-      `--workers 1: ${one.seconds.toFixed(2)} s; default (${cores}): ${ours.seconds.toFixed(2)} s`,
-      `best of ${report.oneWorker.length} and of ${report.ours.length}`,
+      `--workers 1: ${one.seconds.toFixed(2)} s; default (${cores}): ${ours.seconds.toFixed(2)} s; lesson 07 (one core, no thread): ${oneCore.seconds.toFixed(2)} s`,
+      `best of ${report.oneWorker.length}, of ${report.ours.length} and of ${report.oneCore.length}`,
       `${cores} threads are ${(one.seconds / ours.seconds).toFixed(2)}x as fast as one`,
       "port-scan 1-65535 by --workers",
     ),
@@ -178,7 +197,7 @@ export async function bench(): Promise<BenchRow[]> {
 
 if (import.meta.main) {
   if (process.argv[2] === "--inside") {
-    const [lesson = "", nmap = "-"] = process.argv.slice(3);
-    console.log(JSON.stringify(await inside(lesson, nmap === "nmap")));
+    const [lesson = "", oneCoreLesson = "", nmap = "-"] = process.argv.slice(3);
+    console.log(JSON.stringify(await inside(lesson, oneCoreLesson, nmap === "nmap")));
   } else console.log(await bench());
 }

@@ -1,7 +1,7 @@
 /**
  * @title IP address anatomy
  * @summary Everything Python's ipaddress module tells about an IPv4 or IPv6 address, interface or network: its forms, scope flags, masks and host range.
- * @run bun run 01-basics/05-ip-address.ts [192.168.1.10/24 ...] [--as auto|address|interface|network] [--json]
+ * @run bun run 01-basics/06-ip-address.ts [ADDRESS...] [--as auto|address|interface|network] [--json]
  * @python Ip_address.py
  *
  * You will see each address as text, as one integer and as a reverse-DNS name, its scope
@@ -10,9 +10,12 @@
  * it into network and host bits. No npm package: BigInt is all the arithmetic needs, in
  * ./ipaddress.ts, which the tests check answer by answer against Python's own ipaddress.
  */
-import { parseArgs } from "node:util";
-import { describe, IpInputError, type ReadAs } from "./ipaddress.ts";
+import { command, flag, usageError } from "../lib/cli.ts";
+import { describe, IpInputError } from "./ipaddress.ts";
 import type { AddressReport, Flags, NetworkReport, Report } from "./ipaddress.ts";
+
+/** How `--as auto` reads a text; the other kinds are strict. */
+const AUTO = 'no "/": an address; with one, a network if no host bits are set, else an interface';
 
 /** What the lesson shows when run with no arguments. */
 export const EXAMPLES = ["127.0.0.1", "192.168.1.10/24", "2001:db8::1/64", "::ffff:192.0.2.1"];
@@ -63,11 +66,9 @@ function addressLines(address: AddressReport): string[] {
 
 function networkLines(network: NetworkReport): string[] {
   const hostBits = network.max_prefixlen - network.prefixlen;
+  const hostPart = `the host part is ${hostBits} of ${network.max_prefixlen} bits`;
   return [
-    row(
-      "prefix length",
-      `/${network.prefixlen}, so the host part is ${hostBits} of ${network.max_prefixlen} bits`,
-    ),
+    row("prefix length", `/${network.prefixlen}, so ${hostPart}`),
     row("netmask", `${network.netmask} (hostmask ${network.hostmask})`),
     row("network address", network.network_address),
     // IPv6 has no broadcast; Python still calls the last address broadcast_address.
@@ -96,54 +97,26 @@ export function formatReport(report: Report): string {
   ].join("\n");
 }
 
-const usage = `usage: bun run 01-basics/05-ip-address.ts [TEXT ...] [--as KIND] [--json]
-
-Describes each IPv4 or IPv6 address (192.0.2.1, fe80::1%eth0), interface (an
-address with its prefix, 192.168.1.10/24) or network (10.0.0.0/8) as Python's
-ipaddress module does. With no TEXT it describes a few examples.
-  --as KIND  auto (the default): no "/" is an address; with "/" it is a network
-             when no host bits are set, else an interface. Or address, interface,
-             network (strict: an address with host bits set is an error)
-  --json     print JSON with Python's attribute names as keys: one object for
-             one TEXT, else an array`;
+const cli = command(
+  "01-basics/06-ip-address.ts",
+  "Describes IPv4 and IPv6 addresses, interfaces and networks as Python's ipaddress does.",
+  {
+    as: flag.choice(["auto", "address", "interface", "network"], "auto", AUTO),
+    json: flag.bool("print JSON with Python's attribute names (an array for several)"),
+  },
+  { shown: "[ADDRESS...]", help: "192.0.2.1, 192.168.1.10/24, 2001:db8::/32 (default: examples)" },
+);
 
 if (import.meta.main) {
-  let inputs: string[] = [];
-  let as: ReadAs = "auto";
-  let json = false;
-  try {
-    const { values, positionals } = parseArgs({
-      allowPositionals: true,
-      options: {
-        as: { type: "string", default: "auto" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    const kinds = ["auto", "address", "interface", "network"];
-    if (!kinds.includes(values.as))
-      throw new Error(`--as takes ${kinds.join(", ")}, not "${values.as}".`);
-    as = values.as as ReadAs;
-    json = values.json ?? false;
-    inputs = positionals;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
-
-  let reports: Report[];
+  const { words, as, json } = cli.parse();
+  let reports: Report[] = [];
   try {
     // Describe everything before printing anything: one bad input, no half output.
-    reports = (inputs.length > 0 ? inputs : EXAMPLES).map((text) => describe(text, as));
+    reports = (words.length > 0 ? words : EXAMPLES).map((text) => describe(text, as));
   } catch (error) {
     if (!(error instanceof IpInputError)) throw error;
-    console.error(`${error.message}\n\n${usage}`);
-    process.exit(2);
+    usageError(error.message, cli.usage);
   }
-  if (json) console.log(JSON.stringify(inputs.length === 1 ? reports[0] : reports, null, 2));
+  if (json) console.log(JSON.stringify(words.length === 1 ? reports[0] : reports, null, 2));
   else console.log(reports.map(formatReport).join("\n\n"));
 }
