@@ -105,7 +105,7 @@ export const flag = {
   /** A host to reach: a name or an IP address. */
   host<D extends string | undefined>(fallback: D, help: string): Flag<Maybe<string, D>> {
     return valued(fallback, help, "HOST", (text, name) => {
-      if (/^[^\s/]+$/.test(text) && text.length <= 253) return text;
+      if (isHostName(text)) return text.replace(/^\[(.*)\]$/, "$1");
       throw new UsageError(`--${name} must be a host name or an IP address (got "${text}")`);
     });
   },
@@ -261,6 +261,17 @@ function valued<Value, Fallback extends Value | undefined>(
   return { help, placeholder, fallback, parse } as Flag<Maybe<Value, Fallback>>;
 }
 
+/**
+ * An IP address (IPv6 may come in brackets), or a name as DNS allows it: labels of letters,
+ * digits and hyphens, 63 characters at most, not starting or ending with a hyphen, 253 in all.
+ */
+export function isHostName(text: string): boolean {
+  if (isIP(text.replace(/^\[(.*)\]$/, "$1")) !== 0) return true;
+  const name = text.endsWith(".") ? text.slice(0, -1) : text;
+  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+  return name.length > 0 && name.length <= 253 && name.split(".").every((part) => label.test(part));
+}
+
 const orList = (words: readonly string[]): string =>
   words.length < 2 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 
@@ -330,7 +341,8 @@ export const STOP_HINT = "Ctrl-C stops the server";
 
 /** What a server lesson's start function returns: its sockets, and how to stop them. */
 export interface Server {
-  tcp?: { port: number };
+  /** The TCP listener, or several (a server with a port per service), in the order shown. */
+  tcp?: { port: number } | { port: number }[];
   udp?: { port: number };
   /** Close the listeners and every connection; may wait for workers to end. */
   stop(): void | Promise<void>;
@@ -364,17 +376,27 @@ export async function serve<S extends Server>(
       process.exit(0);
     });
   }
-  if (server.tcp) console.log(`listening on ${endpoint(host, server.tcp.port)} (tcp)`);
+  const listeners = [server.tcp ?? []].flat();
+  for (const listener of listeners)
+    console.log(`listening on ${endpoint(host, listener.port)} (tcp)`);
   if (server.udp) console.log(`listening on ${endpoint(host, server.udp.port)} (udp)`);
-  const first = server.tcp?.port ?? server.udp?.port ?? port;
+  const first = listeners[0]?.port ?? server.udp?.port ?? port;
   const shown = hint.replaceAll("HOST", host).replaceAll("PORT", String(first));
   console.log(shown ? `${shown}; ${STOP_HINT}` : STOP_HINT);
   return server;
 }
 
+/**
+ * An error whose message is already the sentence to print: the `why...` functions below
+ * pass it through unchanged (a protocol module's "the reply was not NTP", say).
+ */
+export class Explained extends Error {}
+
 /** One sentence for a bind that failed: what happened and what to do. */
-export function whyListenFailed(error: unknown, host: string, port: number): string {
+export function whyListenFailed(error: unknown, host: string, fallbackPort: number): string {
   const code = (error as NodeJS.ErrnoException).code;
+  // Bun.listen's error names the port that failed; a server with several ports needs it.
+  const port = (error as { port?: number }).port || fallbackPort;
   if (code === "EADDRINUSE")
     return `port ${port} on ${host} is already in use: stop the program that holds it, or choose another --port (0 takes any free one)`;
   if (code === "EADDRNOTAVAIL" || code === "ENOENT")
@@ -441,6 +463,7 @@ export async function whyConnectFailed(
   port: number,
   protocol: "tcp" | "udp" = "tcp",
 ): Promise<string> {
+  if (error instanceof Explained) return error.message;
   const code = (error as NodeJS.ErrnoException).code ?? "";
   const where = `${endpoint(host, port)} (${protocol})`;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL")
@@ -448,6 +471,8 @@ export async function whyConnectFailed(
   if (code === "ECONNREFUSED") {
     const really = await routeProblem(host, port);
     if (really) return whyConnectFailed(really, host, port, protocol);
+    if (protocol === "udp")
+      return `${where}: port unreachable, nothing listens on that UDP port; start the server, or check --host and --port`;
     return `${where} refused the connection: nothing listens there; start the server, or check --host and --port`;
   }
   if (code === "ETIMEDOUT")
@@ -465,6 +490,7 @@ export async function whyConnectFailed(
 
 /** One sentence for a name that could not be turned into an address. */
 export function whyLookupFailed(error: unknown, name: string): string {
+  if (error instanceof Explained) return error.message;
   const code = (error as NodeJS.ErrnoException).code ?? "";
   if (code === "ENOTFOUND" || code === "ENODATA" || code === "NXDOMAIN")
     return `cannot find the host "${name}": no such name (check the spelling, or give an IP address)`;
@@ -498,7 +524,10 @@ export async function routeProblem(
 /** A server lesson running in its own process for a client that was given no peer. */
 export interface LocalServer {
   host: string;
+  /** The first port it listens on (TCP, else UDP). */
   port: number;
+  /** Every TCP port, in the order it printed them. */
+  tcpPorts: number[];
   udpPort?: number;
   stop(): Promise<void>;
 }
@@ -531,18 +560,56 @@ export async function startServer(file: string, args: string[] = []): Promise<Lo
     while (!(await reader.read()).done);
   })();
   void new Response(child.stderr).text();
-  const tcp = seen.match(/listening on \[?([^\s\]]+?)\]?:(\d+) \(tcp\)/);
+  const tcp = [...seen.matchAll(/listening on \[?([^\s\]]+?)\]?:(\d+) \(tcp\)/g)];
   const udp = seen.match(/listening on \[?([^\s\]]+?)\]?:(\d+) \(udp\)/);
-  const first = tcp ?? udp;
+  const first = tcp[0] ?? udp;
   return {
     host: first?.[1] ?? "127.0.0.1",
     port: Number(first?.[2] ?? 0),
+    tcpPorts: tcp.map((match) => Number(match[2])),
     udpPort: udp ? Number(udp[2]) : undefined,
     stop: async () => {
       child.kill("SIGTERM");
       await child.exited;
     },
   };
+}
+
+/** Where a client talks: the peer it was given, or a server it started for this run. */
+export interface Peer {
+  host: string;
+  port: number;
+  /** Set when the client started the server itself: stop it before exiting. */
+  local?: LocalServer;
+}
+
+/**
+ * The peer of a client: `--host`/`--port` as given (a missing one takes `defaultHost` or
+ * `defaultPort`), or, when neither was given, the chapter's server lesson `serverFile`
+ * started in its own process on a free port, with a line on stderr saying so: every client
+ * of the book works offline, with no arguments.
+ */
+export async function peerOrStart(
+  given: { host?: string; port?: number },
+  {
+    serverFile,
+    defaultHost = "127.0.0.1",
+    defaultPort,
+    args = [],
+  }: {
+    serverFile: string;
+    defaultHost?: string;
+    defaultPort: number;
+    args?: string[];
+  },
+): Promise<Peer> {
+  if (given.host !== undefined || given.port !== undefined)
+    return { host: given.host ?? defaultHost, port: given.port ?? defaultPort };
+  const local = await startServer(serverFile, args);
+  const path = serverFile.startsWith("file:") ? Bun.fileURLToPath(serverFile) : serverFile;
+  const where = endpoint(local.host, local.port);
+  console.error(`no --host or --port: started ${shortName(path)} on ${where} for this run`);
+  return { host: local.host, port: local.port, local };
 }
 
 /** `04-server/10-echo-server.ts` from an absolute path, for messages. */

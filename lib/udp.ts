@@ -4,7 +4,8 @@
  * - `ask()`: a client's request, resent on silence, with only the server's own reply
  *   accepted. Taught in 02-ntp/02-careful-client; used by every UDP client after it.
  * - `ReplyGuard`: which datagrams a server must never answer. Taught in
- *   04-server/10-udp-guard; used by every UDP server after it.
+ *   04-server/10-udp-guard; used by every UDP server of the book, the first of them
+ *   02-ntp/05-sntp-server (which says in a few lines what it guards against).
  *
  * UDP has no handshake, so a datagram's source address is whatever the sender wrote there.
  * A server that answers everything can be made to answer itself (a datagram "from" its own
@@ -171,10 +172,19 @@ export class ReplyGuard {
    * times a second per source, and remembers the reply, to know it if it comes back.
    */
   allows(address: string, port: number, request: Uint8Array, reply: string | Uint8Array): boolean {
+    return this.refusal(address, port, request, reply) === undefined;
+  }
+
+  /** The same question as `allows`, answered with the reason for a no (undefined: yes). */
+  refusal(
+    address: string,
+    port: number,
+    request: Uint8Array,
+    reply: string | Uint8Array,
+  ): Refusal | undefined {
     const why = this.check(address, port, request, reply);
-    if (why === undefined) return true;
-    this.refused[why]++;
-    return false;
+    if (why !== undefined) this.refused[why]++;
+    return why;
   }
 
   /** The number of replies held back, all reasons together. */

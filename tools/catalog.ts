@@ -50,12 +50,16 @@ export interface Probe {
 }
 
 /**
- * `@limits idle --idle · memory 64 MiB · clients 1 · one at a time`: the flag that sets how
- * long a quiet client is kept, the most memory (RSS) a client that never reads can cost, how
- * many clients the server serves before it exits, and whether it serves them in turn.
+ * `@limits idle --idle · memory 64 MiB · clients 1 · one at a time · drip 15 s`: the flag
+ * that sets how long a quiet client is kept, the most memory (RSS) a client that never reads
+ * can cost, how many clients the server serves before it exits, whether it serves them in
+ * turn, and how long a client dripping an unfinished request may stay when that is not the
+ * idle flag's to set (Bun.serve sheds such a client after about 12 s, whatever you ask).
  */
 export interface Limits {
   idleFlag?: string;
+  /** How long a client that drips an unfinished request may stay, when it is not --idle's. */
+  dripSeconds?: number;
   memoryMiB?: number;
   clients?: number;
   oneAtATime: boolean;
@@ -98,9 +102,11 @@ export function parseLimits(text: string | undefined, file: string): Limits {
     const idle = part.match(/^idle (--[a-z-]+)$/);
     const memory = part.match(/^memory (\d+) MiB$/);
     const clients = part.match(/^clients (\d+)$/);
+    const drip = part.match(/^drip (\d+) s$/);
     if (idle) limits.idleFlag = idle[1];
     else if (memory) limits.memoryMiB = Number(memory[1]);
     else if (clients) limits.clients = Number(clients[1]);
+    else if (drip) limits.dripSeconds = Number(drip[1]);
     else if (part === "one at a time") limits.oneAtATime = true;
     else throw new Error(`${file}: @limits does not know "${part}"`);
   }

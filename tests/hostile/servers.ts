@@ -199,6 +199,37 @@ export class Bystander {
     });
   }
 
+  /**
+   * Exchanges every `everyMs` until `stop()`, as a client that goes on using the server
+   * while something else attacks it: resolves with the slowest exchange and any failure.
+   */
+  watch(everyMs = 250): {
+    stop(): Promise<{ worstMs: number; exchanges: number; failure?: string }>;
+  } {
+    let running = true;
+    let worstMs = 0;
+    let exchanges = 0;
+    let failure: string | undefined;
+    const loop = (async () => {
+      while (running && failure === undefined) {
+        try {
+          worstMs = Math.max(worstMs, await this.exchange());
+          exchanges++;
+        } catch (error) {
+          failure = (error as Error).message;
+        }
+        await Bun.sleep(everyMs);
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        return { worstMs, exchanges, failure };
+      },
+    };
+  }
+
   close(): void {
     this.socket.terminate();
   }

@@ -6,7 +6,10 @@ import {
   command,
   connect,
   endpoint,
+  Explained,
   flag,
+  isHostName,
+  peerOrStart,
   startServer,
   timeoutError,
   whyConnectFailed,
@@ -156,6 +159,28 @@ command("x.ts", "About.", { json: flag.bool("json") }).parse(["stray"]);`;
   });
 });
 
+describe("isHostName(): what --host accepts before any look-up", () => {
+  test.each([
+    ["example.com", true],
+    ["localhost", true],
+    ["a-b.example.", true],
+    ["127.0.0.1", true],
+    ["::1", true],
+    ["[::1]", true],
+    ["no-such-host..invalid", false],
+    ["-leading.example", false],
+    ["trailing-.example", false],
+    ["under_score.example", false],
+    ["a b", false],
+    ["http://example.com", false],
+    [`${"a".repeat(64)}.example`, false],
+    [Array.from({ length: 130 }, () => "ab").join("."), false],
+    ["", false],
+  ])("%p: %p", (text, ok) => {
+    expect(isHostName(text)).toBe(ok);
+  });
+});
+
 describe("endpoint()", () => {
   test("IPv6 in brackets, IPv4 and names as they are, and a gone peer as ?", () => {
     expect(endpoint("127.0.0.1", 80)).toBe("127.0.0.1:80");
@@ -185,6 +210,19 @@ describe("serve(): the listening line, the hint, the sentence, the stop", () => 
       Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
     });
   }
+
+  test("several TCP listeners: a line for each, in order; a port in use among them is the one named", async () => {
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      await using server = startLesson(FIXTURE, ["--second", "0"]);
+      await server.waitFor(/Ctrl-C stops/);
+      expect(server.stdout.match(/listening on 127\.0\.0\.1:\d+ \(tcp\)/g)?.length).toBe(2);
+      const { code, stderr } = await runLesson(FIXTURE, ["--second", String(holder.port)]);
+      expect({ code, stderr }).toEqual({ code: 1, stderr: `${inUse(holder.port)}\n` });
+    } finally {
+      holder.stop(true);
+    }
+  });
 
   test("a port in use: one sentence naming it, exit 1", async () => {
     const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -299,6 +337,16 @@ console.log(await whyConnectFailed(error, "pool.ntp.org", 80));`;
     },
   );
 
+  test("an Explained error is its own sentence; a refused UDP port says port unreachable", async () => {
+    const explained = new Explained("the reply was not NTP: ask another server");
+    expect(await whyConnectFailed(explained, "127.0.0.1", 123, "udp")).toBe(explained.message);
+    expect(whyLookupFailed(explained, "x")).toBe(explained.message);
+    const refused = Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+    expect(await whyConnectFailed(refused, "127.0.0.1", 9, "udp")).toBe(
+      "127.0.0.1:9 (udp): port unreachable, nothing listens on that UDP port; start the server, or check --host and --port",
+    );
+  });
+
   test("whyLookupFailed: a name that does not exist is not the same as no answer", () => {
     const missing = Object.assign(new Error("x"), { code: "ENOTFOUND" });
     expect(whyLookupFailed(missing, "no-such-host.invalid")).toBe(
@@ -332,6 +380,7 @@ describe("startServer(): a server lesson in its own process, for a client with n
     try {
       expect(server.host).toBe("127.0.0.1");
       expect(server.udpPort).toBe(server.port);
+      expect(server.tcpPorts).toEqual([server.port]);
       const socket = await connect(server.host, server.port, { data() {} });
       socket.terminate();
     } finally {
@@ -341,6 +390,29 @@ describe("startServer(): a server lesson in its own process, for a client with n
       (caught: unknown) => caught,
     );
     expect((error as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+  });
+
+  test("peerOrStart: a given --host or --port is used as it is, with the defaults for the other", async () => {
+    const serverFile = `${ROOT}/${FIXTURE}`;
+    expect(await peerOrStart({ port: 9 }, { serverFile, defaultPort: 7 })).toEqual({
+      host: "127.0.0.1",
+      port: 9,
+    });
+    expect(await peerOrStart({ host: "::1" }, { serverFile, defaultPort: 7 })).toEqual({
+      host: "::1",
+      port: 7,
+    });
+  });
+
+  test("peerOrStart: with neither, the chapter's server is started for this run", async () => {
+    const peer = await peerOrStart({}, { serverFile: `${ROOT}/${FIXTURE}`, defaultPort: 7 });
+    try {
+      expect(peer.local).toBeDefined();
+      const socket = await connect(peer.host, peer.port, { data() {} });
+      socket.terminate();
+    } finally {
+      await peer.local?.stop();
+    }
   });
 
   test("a server that cannot start: the error says why", async () => {

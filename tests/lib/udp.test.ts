@@ -100,6 +100,14 @@ describe("ReplyGuard: the datagrams a server never answers", () => {
     expect(guard().allows("127.0.0.1", 40000, request, "a reply\n")).toBe(true);
   });
 
+  test("refusal() says why, and counts it like allows()", () => {
+    const check = guard();
+    expect(check.refusal("127.0.0.1", 40000, request, "a reply\n")).toBeUndefined();
+    expect(check.refusal("127.0.0.1", 7007, request, "x")).toBe("own address");
+    expect(check.refusal("127.0.0.1", 19, request, "x")).toBe("service port");
+    expect(check.refusedTotal).toBe(2);
+  });
+
   test("its own address and port: refused (the loop with itself)", () => {
     const own = guard();
     expect(own.allows("127.0.0.1", 7007, request, "x")).toBe(false);
