@@ -1,102 +1,92 @@
 /**
  * @title Clock offset
- * @summary Work out how far your clock is from a server's, and the round trip, from the four timestamps of several exchanges.
- * @run bun run 02-ntp/03-clock-offset.ts [--host pool.ntp.org --port 123] [--samples 4] [--timeout 2] [--json]
+ * @summary Work out how far your clock is from a server's, and the round trip, from the four timestamps of one exchange.
+ * @run bun run 02-ntp/03-clock-offset.ts [--host HOST] [--port PORT] [--timeout 2] [--json]
  * @python basics-05.py basics-04.py
  *
- * You see each sample's offset and round trip, the one kept, and the corrected time. The
- * idea: the server's clock minus ours is ((T2 - T1) + (T3 - T4)) / 2, and the time on the
- * wire is (T4 - T1) - (T3 - T2); the offset is exact only if the way there took as long as
- * the way back, so the sample with the shortest round trip, with the least room for an
- * uneven path, is the one to trust.
+ * You see the four times, the offset and the round trip worked out from them, and the
+ * corrected time. The idea: the server's clock minus ours is ((T2 - T1) + (T3 - T4)) / 2,
+ * and the time on the wire is (T4 - T1) - (T3 - T2). The offset is exact only if the way
+ * there took as long as the way back: it is wrong by at most half the round trip.
  */
-import { querySntp, type Exchange } from "./02-careful-client.ts";
-import * as cli from "./client-cli.ts";
-import { nowMs } from "./ntp-packet.ts";
+import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
+import { ask, nowMs } from "../lib/udp.ts";
+import * as ntp from "./ntp-packet.ts";
 
 /** RFC 5905 section 8: offset θ (server minus us) and round-trip delay δ, in ms. */
-export function offsetAndDelay({ t1, t2, t3, t4 }: Pick<Exchange, "t1" | "t2" | "t3" | "t4">) {
+export function offsetAndDelay({ t1, t2, t3, t4 }: Times): { offsetMs: number; delayMs: number } {
   return { offsetMs: (t2 - t1 + (t3 - t4)) / 2, delayMs: t4 - t1 - (t3 - t2) };
 }
 
-export type Sample = Exchange & ReturnType<typeof offsetAndDelay>;
-
-/** `samples` exchanges, one after the other, and the one with the shortest round trip. */
-export async function measureOffset(address: string, port: number, samples = 4, timeoutMs = 2000) {
-  // Public servers limit how often one client may ask (and may kiss it with RATE), so wait
-  // between samples unless the server is this machine.
-  const pauseMs = /^(127\.|::1$)/.test(address) ? 0 : 2000;
-  const taken: Sample[] = [];
-  for (let index = 0; index < samples; index++) {
-    if (index > 0) await Bun.sleep(pauseMs);
-    const exchange = await querySntp(address, port, timeoutMs);
-    taken.push({ ...exchange, ...offsetAndDelay(exchange) });
-  }
-  const best = taken.reduce((kept, sample) => (sample.delayMs < kept.delayMs ? sample : kept));
-  return { samples: taken, best, bestIndex: taken.indexOf(best) };
+/** Lesson 02's careful exchange: T1 and T4 by our clock, T2 and T3 by the server's. */
+export async function exchange(host: string, port: number, timeoutMs = 2000) {
+  let nonce = new Uint8Array(8);
+  let t1 = 0;
+  // Fresh random bytes for each try, and T1 read just before it leaves.
+  const request = (): Uint8Array => {
+    nonce = crypto.getRandomValues(new Uint8Array(8));
+    const bytes = ntp.clientRequest(nonce);
+    t1 = nowMs();
+    return bytes;
+  };
+  const accept = (reply: Buffer): boolean => reply.subarray(24, 32).equals(nonce);
+  const answer = await ask(host, port, request, { timeoutMs, accept });
+  const reply = ntp.usableReply(answer.reply, endpoint(answer.address, port));
+  const t2 = ntp.toUnixMs(reply.receiveTimestamp);
+  const t3 = ntp.toUnixMs(reply.transmitTimestamp);
+  return { address: answer.address, t1, t2, t3, t4: answer.receivedAt };
 }
 
-const usage = `usage: bun run 02-ntp/03-clock-offset.ts [--host HOST] [--port 123] [--samples 4] [--timeout 2] [--json]
+type Times = { t1: number; t2: number; t3: number; t4: number };
 
-Measures this machine's clock against an NTP server's: offset and round trip of each
-sample, the best one, and the corrected time. With no --host or --port it asks this
-chapter's server, started in this process.
-  --samples  how many exchanges, 1 to 20 (default 4); 2 s apart unless the server is this
-             machine, since public servers limit how often one client may ask
-  --timeout  seconds to wait for each of 3 tries per sample (default 2)
-  --json     print one JSON document instead of text`;
+/** Milliseconds to the microsecond, for JSON: no 0.9407370000000004. */
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-/** Milliseconds to the microsecond; an offset gets its sign, + or - (+0.000, never -0.000). */
-function ms(value: number, signed = false): string {
-  const shown = value.toFixed(3).replace(/^-(?=0\.0+$)/, ""); // toFixed gives "-0.000"
-  return `${signed && !shown.startsWith("-") ? "+" : ""}${shown} ms`;
+/** `+0.012 ms`, `-3.400 ms`: an offset with its sign, to the microsecond. */
+function signedMs(ms: number): string {
+  const shown = roundMs(ms).toFixed(3);
+  return shown.startsWith("-") ? `${shown} ms` : `+${shown} ms`;
 }
+
+const about = "How far this machine's clock is from a server's, from one exchange.";
+const cli = command("02-ntp/03-clock-offset.ts", about, {
+  host: flag.host(undefined, "NTP server, like pool.ntp.org (none: ask lesson 05, started here)"),
+  port: flag.port(undefined, "UDP port: 123, or alone a port of 127.0.0.1", { min: 1 }),
+  timeout: flag.decimal(2, "seconds to wait for each of 3 tries", { min: 0.001, max: 60 }),
+  json: flag.bool("print one JSON document instead of text"),
+});
 
 if (import.meta.main) {
-  const flags = cli.clientFlags(usage, true);
-  try {
-    const server = await cli.chooseServer(flags.host, flags.port);
-    const where = cli.endpoint(server.address, server.port);
-    if (!flags.json) console.log(`asking ${server.about}${where} (udp)\n${cli.REAL_THING}\n`);
-    const result = await measureOffset(server.address, server.port, flags.samples, flags.timeoutMs);
-    server.local?.close();
-    const { best, bestIndex } = result;
-    // Read our clock now and add the offset: that is what the server's clock reads now.
-    const ours = nowMs();
-    const corrected = { systemTime: cli.utc(ours), correctedTime: cli.utc(ours + best.offsetMs) };
-    if (flags.json) {
-      const { host, address, port } = server;
-      const samples = result.samples.map(({ offsetMs, delayMs }) => ({ offsetMs, delayMs }));
-      const [t1, t2, t3, t4] = [best.t1, best.t2, best.t3, best.t4].map(cli.utc);
-      const kept = { sample: bestIndex + 1, offsetMs: best.offsetMs, delayMs: best.delayMs };
-      const times = { t1, t2, t3, t4 };
-      console.log(
-        JSON.stringify(
-          { host, address, port, samples, best: { ...kept, ...times }, ...corrected },
-          null,
-          2,
-        ),
-      );
-    } else {
-      result.samples.forEach(({ offsetMs, delayMs }, index) =>
-        console.log(
-          `  sample ${index + 1}: offset ${ms(offsetMs, true)}, round trip ${ms(delayMs)}`,
-        ),
-      );
-      console.log(`\nkept sample ${bestIndex + 1}, the shortest round trip:`);
-      console.log(`  T1 ${cli.utc(best.t1)}  T4 ${cli.utc(best.t4)}  (our clock)`);
-      console.log(`  T2 ${cli.utc(best.t2)}  T3 ${cli.utc(best.t3)}  (its clock)`);
-      console.log(
-        `  offset ((T2-T1)+(T3-T4))/2 = ${ms(best.offsetMs, true)}: the server's clock minus ours`,
-      );
-      console.log(`  delay  (T4-T1)-(T3-T2)     = ${ms(best.delayMs)} on the wire, both ways`);
-      console.log(
-        `\nour clock       ${corrected.systemTime}\ncorrected time  ${corrected.correctedTime}`,
-      );
-    }
-  } catch (error) {
-    if (!(error instanceof cli.NtpError)) throw error;
-    console.error(error.message);
-    process.exit(1);
+  const args = cli.parse();
+  // No --host and no --port: lesson 05 runs in its own process, so this works offline.
+  const server = import.meta.resolve("./05-sntp-server.ts");
+  const local = args.host || args.port ? undefined : await startServer(server);
+  const host = local?.host ?? args.host ?? "127.0.0.1";
+  const port = local?.port ?? args.port ?? 123;
+  const times = await exchange(host, port, args.timeout * 1000).catch(async (error: unknown) => {
+    if (error instanceof ntp.NtpError) fail(error.message);
+    fail(await whyConnectFailed(error, host, port, "udp"));
+  });
+  await local?.stop();
+  const { offsetMs, delayMs } = offsetAndDelay(times);
+  const [t1, t2, t3, t4] = [times.t1, times.t2, times.t3, times.t4].map(ntp.utc);
+  // Our clock now, plus the offset: what the server's clock reads now.
+  const ours = nowMs();
+  const systemTime = ntp.utc(ours);
+  const correctedTime = ntp.utc(ours + offsetMs);
+  if (args.json) {
+    const measured = { offsetMs: roundMs(offsetMs), delayMs: roundMs(delayMs) };
+    const report = { host, address: times.address, port, ...measured, t1, t2, t3, t4 };
+    console.log(JSON.stringify({ ...report, systemTime, correctedTime }, null, 2));
+  } else {
+    if (local) console.log(`no --host: asking lesson 05, started here (try --host pool.ntp.org)`);
+    console.log(`asked ${endpoint(times.address, port)} (udp)\n`);
+    console.log(`  T1 ${t1}  T4 ${t4}  (our clock)`);
+    console.log(`  T2 ${t2}  T3 ${t3}  (its clock)`);
+    const offset = signedMs(offsetMs);
+    const delay = roundMs(delayMs).toFixed(3);
+    console.log(`  offset ((T2-T1)+(T3-T4))/2 = ${offset}: the server's clock minus ours`);
+    console.log(`  delay  (T4-T1)-(T3-T2)     = ${delay} ms on the wire, both ways`);
+    console.log(`\nour clock       ${systemTime}\ncorrected time  ${correctedTime}`);
   }
 }

@@ -1,8 +1,13 @@
 /**
  * The NTP packet: the 48-byte header every NTP client and server exchange over UDP
  * (NTPv4, RFC 5905 section 7.3; SNTP, the simple subset this chapter speaks, is RFC 4330).
- * The client and the server of this chapter share it, so both read and write the same bytes;
- * `describePacket`, at the end, says what each field means (lesson 01 prints it).
+ * The clients and the server of this chapter share it, so both read and write the same
+ * bytes. Read it with lesson 01, which builds a request by hand; after that:
+ *
+ * - `clientRequest()` is that request, for the lessons after 01;
+ * - `usableReply()` is what a client checks in a reply before it trusts it (lesson 02);
+ * - `describePacket()`, at the end, says what each field means (lesson 01 prints it);
+ * - `clockMs()` and `measurePrecision()` are the server's clock (lesson 04).
  *
  *    0                   1                   2                   3
  *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -90,15 +95,67 @@ export const KISS_CODES: Record<string, string> = {
   CRYP: "cryptographic authentication failed",
 };
 
+/** A reply that breaks the protocol, or that a client must not use: its message says why. */
+export class NtpError extends Error {}
+
+// ---------------------------------------------------------------------------------------
+// What a client sends, and what it checks in the reply
+
 /**
- * Wall-clock time in milliseconds with sub-millisecond resolution. `Date.now()` counts
- * whole milliseconds; `performance.timeOrigin + performance.now()` is a microsecond-fine
- * monotonic clock anchored to the wall clock once, at start. If the system clock is
- * stepped later (by an NTP daemon or `date -s`), `Date.now()` jumps and the anchor is
- * moved to follow it, so a long-running server keeps serving the system's time.
+ * A client's request: 48 bytes, all zero but the first byte (leap 0, version 4, mode 3) and
+ * the transmit timestamp, bytes 40-47, which the server copies into its reply's origin.
+ * Lesson 01 puts its clock reading there; the careful clients put 8 random bytes.
+ */
+export function clientRequest(transmit: Uint8Array): Uint8Array {
+  const request = new Uint8Array(NTP_PACKET_SIZE);
+  request[0] = (0 << 6) | (4 << 3) | MODE_CLIENT;
+  request.set(transmit.subarray(0, 8), 40);
+  return request;
+}
+
+/**
+ * The packet of a reply that quoted our request back, if a client may use it (RFC 4330
+ * section 5); else an NtpError that says why not: not an NTP packet, not from a server, a
+ * kiss-o'-death, no time in it, or a server that says its own clock is wrong. `where`
+ * names the server in the sentence.
+ */
+export function usableReply(bytes: Uint8Array, where: string): NtpPacket {
+  if (bytes.length < NTP_PACKET_SIZE || bytes.length % 4 !== 0)
+    throw new NtpError(
+      `${where} answered with ${bytes.length} bytes, not an NTP packet (48 or more, in 4-byte words): is it an NTP server?`,
+    );
+  const reply = decodePacket(bytes);
+  const { mode, stratum } = reply;
+  if (mode !== MODE_SERVER)
+    throw new NtpError(
+      `${where} answered in mode ${mode} (${MODE_NAMES[mode]}), not 4 (server): is it an NTP server?`,
+    );
+  if (stratum === 0) {
+    const code = referenceIdText(0, reply.referenceId);
+    const meaning = KISS_CODES[code] ?? "it will not serve you now";
+    throw new NtpError(`${where} sent a kiss-o'-death (stratum 0, code ${code}): ${meaning}`);
+  }
+  if (isZeroTimestamp(reply.transmitTimestamp))
+    throw new NtpError(
+      `${where} sent a zero transmit timestamp, so it does not know the time: ask another server`,
+    );
+  if (reply.leap === 3 || stratum > 15)
+    throw new NtpError(`${where} says its own clock is not synchronized: ask another server`);
+  return reply;
+}
+
+// ---------------------------------------------------------------------------------------
+// NTP time
+
+/**
+ * The server's clock: wall-clock time in milliseconds, with microsecond steps. `Date.now()`
+ * counts whole milliseconds; `performance.timeOrigin + performance.now()` is a fine
+ * monotonic clock anchored to the wall clock once, at start. If the system clock is stepped
+ * later (by an NTP daemon or `date -s`), `Date.now()` jumps and the anchor is moved to
+ * follow it, so a long-running server keeps serving the system's time.
  */
 let anchorShift = 0;
-export function nowMs(): number {
+export function clockMs(): number {
   const fine = performance.timeOrigin + performance.now() + anchorShift;
   const coarse = Date.now();
   if (fine < coarse - 1 || fine > coarse + 2) {
@@ -108,11 +165,12 @@ export function nowMs(): number {
   return fine;
 }
 
-/** log2 of the smallest step this clock shows, in seconds: NTP's "precision" (-20 is 1 µs). */
+/** log2 of the smallest step `clockMs` shows, in seconds: NTP's "precision" (-20 is 1 µs). */
 export function measurePrecision(): number {
   let smallest = Infinity;
-  for (let previous = nowMs(), reads = 0; reads < 10_000; reads++) {
-    const current = nowMs();
+  let previous = clockMs();
+  for (let reads = 0; reads < 10_000; reads++) {
+    const current = clockMs();
     if (current > previous) smallest = Math.min(smallest, current - previous);
     previous = current;
   }
@@ -149,9 +207,17 @@ export function formatTimestamp(timestamp: NtpTimestamp): string {
   return `${date}.${String(nanoseconds).padStart(9, "0")}Z`;
 }
 
+/** Unix ms as UTC to the nanosecond, as NTP can: `2025-03-01T12:00:00.123456789Z`. */
+export const utc = (unixMs: number): string => formatTimestamp(toNtpTimestamp(unixMs));
+
 /** The timestamp as the wire has it, `seconds.fraction` in hex, as ntpd's tools print it. */
-export const hexTimestamp = (timestamp: NtpTimestamp): string =>
-  `${timestamp.seconds.toString(16).padStart(8, "0")}.${timestamp.fraction.toString(16).padStart(8, "0")}`;
+export function hexTimestamp(timestamp: NtpTimestamp): string {
+  const seconds = timestamp.seconds.toString(16).padStart(8, "0");
+  return `${seconds}.${timestamp.fraction.toString(16).padStart(8, "0")}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// The reference ID, and the whole packet
 
 /**
  * The reference ID as a person reads it: text at stratum 0 and 1, an address above. Text
@@ -192,50 +258,71 @@ export function decodePacket(bytes: Uint8Array): NtpPacket {
   if (bytes.length < NTP_PACKET_SIZE) {
     throw new RangeError(`${bytes.length} bytes is shorter than an NTP header (48)`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const first = view.getUint8(0);
-  const timestamp = (offset: number): NtpTimestamp => ({
-    seconds: view.getUint32(offset),
-    fraction: view.getUint32(offset + 4),
-  });
+  const first = bytes[0] ?? 0;
   return {
     leap: first >> 6,
     version: (first >> 3) & 0b111,
     mode: first & 0b111,
-    stratum: view.getUint8(1),
-    poll: view.getInt8(2),
-    precision: view.getInt8(3),
-    rootDelay: view.getUint32(4) / 65536,
-    rootDispersion: view.getUint32(8) / 65536,
+    stratum: bytes[1] ?? 0,
+    // Poll and precision are signed bytes: 236 means -20.
+    poll: ((bytes[2] ?? 0) << 24) >> 24,
+    precision: ((bytes[3] ?? 0) << 24) >> 24,
+    rootDelay: readUint32(bytes, 4) / 65536,
+    rootDispersion: readUint32(bytes, 8) / 65536,
     referenceId: bytes.slice(12, 16),
-    referenceTimestamp: timestamp(16),
-    originTimestamp: timestamp(24),
-    receiveTimestamp: timestamp(32),
-    transmitTimestamp: timestamp(40),
+    referenceTimestamp: readTimestamp(bytes, 16),
+    originTimestamp: readTimestamp(bytes, 24),
+    receiveTimestamp: readTimestamp(bytes, 32),
+    transmitTimestamp: readTimestamp(bytes, 40),
   };
 }
 
 export function encodePacket(packet: NtpPacket): Uint8Array {
   const bytes = new Uint8Array(NTP_PACKET_SIZE);
-  const view = new DataView(bytes.buffer);
-  view.setUint8(0, (packet.leap << 6) | (packet.version << 3) | packet.mode);
-  view.setUint8(1, packet.stratum);
-  view.setInt8(2, packet.poll);
-  view.setInt8(3, packet.precision);
-  view.setUint32(4, Math.round(packet.rootDelay * 65536));
-  view.setUint32(8, Math.round(packet.rootDispersion * 65536));
+  bytes[0] = (packet.leap << 6) | (packet.version << 3) | packet.mode;
+  bytes[1] = packet.stratum;
+  // A Uint8Array keeps the low 8 bits of what it is given: -20 is stored as 236.
+  bytes[2] = packet.poll;
+  bytes[3] = packet.precision;
+  writeUint32(bytes, 4, Math.round(packet.rootDelay * 65536));
+  writeUint32(bytes, 8, Math.round(packet.rootDispersion * 65536));
   bytes.set(packet.referenceId.subarray(0, 4), 12);
-  const timestamps = [
-    packet.referenceTimestamp,
-    packet.originTimestamp,
-    packet.receiveTimestamp,
-    packet.transmitTimestamp,
-  ];
-  timestamps.forEach((timestamp, index) => {
-    view.setUint32(16 + index * 8, timestamp.seconds);
-    view.setUint32(20 + index * 8, timestamp.fraction);
-  });
+  writeTimestamp(bytes, 16, packet.referenceTimestamp);
+  writeTimestamp(bytes, 24, packet.originTimestamp);
+  writeTimestamp(bytes, 32, packet.receiveTimestamp);
+  writeTimestamp(bytes, 40, packet.transmitTimestamp);
   return bytes;
+}
+
+// Big-endian, byte by byte: the most significant byte first. A DataView reads and writes the
+// same (lesson 01 uses one), but asking a datagram Bun hands over for its ArrayBuffer costs
+// the server more time than the reading itself.
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  const high = (bytes[offset] ?? 0) * 2 ** 24;
+  return (
+    high +
+    ((bytes[offset + 1] ?? 0) << 16) +
+    ((bytes[offset + 2] ?? 0) << 8) +
+    (bytes[offset + 3] ?? 0)
+  );
+}
+
+/** Each byte keeps the low 8 bits of what it is given: `value >>> 24` is the top byte. */
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
+}
+
+function readTimestamp(bytes: Uint8Array, offset: number): NtpTimestamp {
+  return { seconds: readUint32(bytes, offset), fraction: readUint32(bytes, offset + 4) };
+}
+
+function writeTimestamp(bytes: Uint8Array, offset: number, timestamp: NtpTimestamp): void {
+  writeUint32(bytes, offset, timestamp.seconds);
+  writeUint32(bytes, offset + 4, timestamp.fraction);
 }
 
 /** One field of a packet: its value as decoded, and what it means in words. */
@@ -245,26 +332,19 @@ export interface FieldReading {
   meaning: string;
 }
 
-/** Every field of a packet, in wire order, as a person (or a JSON reader) wants it. */
+/**
+ * Every field of a packet, in wire order, as a person (or a JSON reader) wants it. The two
+ * 16.16 durations are given in seconds to the microsecond, which is all they can say.
+ */
 export function describePacket(packet: NtpPacket): FieldReading[] {
-  const { stratum } = packet;
   const milliseconds = (seconds: number): string => `${(seconds * 1000).toFixed(3)} ms`;
+  const microseconds = (seconds: number): number => Math.round(seconds * 1e6) / 1e6;
+  const precisionUs = (2 ** packet.precision * 1e6).toFixed(3);
   return [
     { field: "leap", value: packet.leap, meaning: LEAP_MEANINGS[packet.leap] ?? "" },
     { field: "version", value: packet.version, meaning: `NTPv${packet.version}` },
     { field: "mode", value: packet.mode, meaning: MODE_NAMES[packet.mode] ?? "" },
-    {
-      field: "stratum",
-      value: stratum,
-      meaning:
-        stratum === 0
-          ? "kiss-o'-death: a message, not the time"
-          : stratum === 1
-            ? "primary: it reads a reference clock itself"
-            : stratum < 16
-              ? `secondary: ${stratum - 1} server(s) between it and a reference clock`
-              : "unsynchronized",
-    },
+    { field: "stratum", value: packet.stratum, meaning: stratumMeaning(packet.stratum) },
     {
       field: "poll",
       value: packet.poll,
@@ -273,23 +353,23 @@ export function describePacket(packet: NtpPacket): FieldReading[] {
     {
       field: "precision",
       value: packet.precision,
-      meaning: `its clock ticks in 2^${packet.precision} s = ${(2 ** packet.precision * 1e6).toFixed(3)} µs`,
+      meaning: `its clock ticks in 2^${packet.precision} s = ${precisionUs} µs`,
     },
     {
       field: "rootDelay",
-      value: packet.rootDelay,
+      value: microseconds(packet.rootDelay),
       meaning: `${milliseconds(packet.rootDelay)} round trip to its reference clock`,
     },
     {
       field: "rootDispersion",
-      value: packet.rootDispersion,
+      value: microseconds(packet.rootDispersion),
       meaning: `${milliseconds(packet.rootDispersion)} of error it admits to`,
     },
     {
       field: "referenceId",
-      value: referenceIdText(stratum, packet.referenceId),
+      value: referenceIdText(packet.stratum, packet.referenceId),
       meaning:
-        stratum <= 1
+        packet.stratum <= 1
           ? "text: the kind of clock (or a kiss code)"
           : "the IPv4 address of its server (a hash, for IPv6)",
     },
@@ -314,4 +394,11 @@ export function describePacket(packet: NtpPacket): FieldReading[] {
       meaning: "T3: this reply left it",
     },
   ];
+}
+
+function stratumMeaning(stratum: number): string {
+  if (stratum === 0) return "kiss-o'-death: a message, not the time";
+  if (stratum === 1) return "primary: it reads a reference clock itself";
+  if (stratum < 16) return `secondary: ${stratum - 1} server(s) between it and a reference clock`;
+  return "unsynchronized";
 }

@@ -4,18 +4,26 @@
  * own process; and how far our clock-offset client finds chronyd's clock, which is this
  * machine's own (so the ideal is 0). The load: one client socket keeping 32 requests in
  * flight for 2 seconds.
+ *
+ * One socket is one source (one address and port) to the server's reply guard, which by
+ * default answers a source at most 1000 times a second after a burst of 2000: exactly what
+ * it is for, and it would hold this load to about 1000 answers a second. chronyd here has
+ * no `ratelimit` either, so our server runs with `--rate` raised out of the way: every
+ * check of the guard still runs on every datagram, none refuses.
  */
 import type { BenchRow } from "../bench.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRequest } from "../../02-ntp/01-sntp-request.ts";
-import { measureOffset } from "../../02-ntp/03-clock-offset.ts";
+import { measureOffset } from "../../02-ntp/04-best-of-several.ts";
 import { freePort, hasCommand, ROOT, udpRequest } from "../helpers.ts";
 
 const CHAPTER = "02-ntp";
 const DURATION_MS = 2_000;
 const IN_FLIGHT = 32;
+/** Replies a second to one source: far above what one socket can ask for. */
+const NO_RATE_LIMIT = 1_000_000_000;
 
 /** Replies per second from `port` while `IN_FLIGHT` requests are kept outstanding. */
 async function answersPerSecond(port: number): Promise<{ perSecond: number; lost: number }> {
@@ -61,7 +69,10 @@ export async function bench(): Promise<BenchRow[]> {
   // /dev/null), so the load generator does not share its event loop.
   const oursPort = await freePort();
   const lesson = Bun.spawn(
-    ["bun", "run", join(ROOT, "02-ntp/04-sntp-server.ts"), "--port", String(oursPort)],
+    [
+      ...["bun", "run", join(ROOT, "02-ntp/05-sntp-server.ts")],
+      ...["--port", String(oursPort), "--rate", String(NO_RATE_LIMIT)],
+    ],
     {
       stdio: ["ignore", "ignore", "ignore"],
     },
