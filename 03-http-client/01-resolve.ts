@@ -1,7 +1,7 @@
 /**
  * @title Resolve a name
  * @summary Turn a host name into the IP addresses a socket can connect to, before any connection.
- * @run bun run 03-http-client/01-resolve.ts [--host example.com] [--json]
+ * @run bun run 03-http-client/01-resolve.ts [--host HOST] [--json]
  * @python socket-02.py
  *
  * A socket connects to an address, never to a name: `example.com` must first become
@@ -11,10 +11,31 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { parseCommandLine, runClient } from "./command-line.ts";
+import { command, fail, flag, UsageError, whyLookupFailed } from "../lib/cli.ts";
 
 /** The system resolver, or a stand-in (tests use one: they never ask real DNS servers). */
 export type Resolver = (name: string) => Promise<{ address: string; family: number }[]>;
+
+/** Every address of `host`, in the order the system prefers; an IP literal is its own answer. */
+export async function resolveHost(
+  host: string,
+  resolver: Resolver = (name) => lookup(name, { all: true }),
+): Promise<{ address: string; family: 4 | 6 }[]> {
+  const literal = host.replace(/^\[(.*)\]$/, "$1");
+  const family = isIP(literal);
+  if (family === 4 || family === 6) return [{ address: literal, family }];
+  if (!isValidHost(host)) throw new UsageError(invalidHostMessage(host));
+  // RFC 6761: names under .invalid never exist, so there is nobody to ask.
+  if (/(^|\.)invalid\.?$/i.test(host)) throw new Error(whyLookupFailed(notFound(), host));
+  let found: { address: string; family: number }[];
+  try {
+    found = await resolver(host);
+  } catch (error) {
+    throw new Error(whyLookupFailed(error, host));
+  }
+  if (found.length === 0) throw new Error(whyLookupFailed(notFound(), host));
+  return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+}
 
 /** An IP literal (IPv6 with or without brackets), or a name made of dot-separated labels. */
 export function isValidHost(host: string): boolean {
@@ -27,56 +48,31 @@ export function isValidHost(host: string): boolean {
 export const invalidHostMessage = (host: string): string =>
   `${JSON.stringify(host)} is not a valid host name: use letters, digits, hyphens and dots (like example.com) or an IP address`;
 
-const unknownHost = (host: string): Error =>
-  new Error(`unknown host ${host}: no address was found for that name; check the spelling`);
-
-/** Every address of `host`, in the order the system prefers; an IP literal is its own answer. */
-export async function resolveHost(
-  host: string,
-  resolver: Resolver = (name) => lookup(name, { all: true }),
-): Promise<{ address: string; family: 4 | 6 }[]> {
-  const literal = host.replace(/^\[(.*)\]$/, "$1");
-  const family = isIP(literal);
-  if (family === 4 || family === 6) return [{ address: literal, family }];
-  if (!isValidHost(host)) throw new Error(invalidHostMessage(host));
-  // RFC 6761: names under .invalid never exist, so there is no one to ask.
-  if (/(^|\.)invalid\.?$/i.test(host)) throw unknownHost(host);
-  let found: { address: string; family: number }[];
-  try {
-    found = await resolver(host);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    if (code === "ENOTFOUND" || code === "ENODATA") throw unknownHost(host);
-    throw new Error(`looking up ${host} failed (${code}): are you offline? try an IP address`);
-  }
-  if (found.length === 0) throw unknownHost(host);
-  return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
-}
-
-const usage = `usage: bun run 03-http-client/01-resolve.ts [--host NAME] [--json]
-
-Resolves a host name (default: localhost) to all its IP addresses.
-  --host NAME   the name to resolve, e.g. example.com (needs a network)
-  --json        print one JSON document instead of text`;
+const notFound = (): Error => Object.assign(new Error("no such name"), { code: "ENOTFOUND" });
 
 if (import.meta.main) {
-  const flags = { host: { type: "string" }, json: { type: "boolean" } } as const;
-  const { host = "localhost", json } = parseCommandLine(usage, flags, (values) => {
-    if (values.host !== undefined && !isValidHost(values.host))
-      throw new Error(invalidHostMessage(values.host));
-    if (values.host === undefined && !values.json)
-      console.log("(no --host given: resolving localhost; try --host example.com)");
-    return values;
-  });
-  await runClient(async () => {
-    const started = performance.now();
-    const addresses = await resolveHost(host);
-    const ms = Math.round((performance.now() - started) * 10) / 10;
-    if (json) console.log(JSON.stringify({ host, addresses, ms }, null, 2));
-    else {
-      console.log(`${host} has ${addresses.length} address(es), found in ${ms} ms:`);
-      for (const { address, family } of addresses) console.log(`  ${address}  (IPv${family})`);
-      console.log("a client connects to the first one, and tries the next if that fails");
-    }
-  });
+  const cli = command(
+    "03-http-client/01-resolve.ts",
+    "Resolves a host name to all its IP addresses.",
+    {
+      host: flag.text(undefined, "the name to resolve (default localhost)", "HOST", (text) => {
+        if (isValidHost(text)) return text;
+        throw new UsageError(invalidHostMessage(text));
+      }),
+      json: flag.bool("print one JSON document instead of text"),
+    },
+  );
+  const args = cli.parse();
+  if (args.host === undefined && !args.json)
+    console.log("(no --host given: resolving localhost; try --host example.com)");
+  const host = args.host ?? "localhost";
+  const started = performance.now();
+  const addresses = await resolveHost(host).catch((error: Error) => fail(error.message));
+  const ms = Math.round((performance.now() - started) * 10) / 10;
+  if (args.json) console.log(JSON.stringify({ host, addresses, ms }, null, 2));
+  else {
+    console.log(`${host} has ${addresses.length} address(es), found in ${ms} ms:`);
+    for (const { address, family } of addresses) console.log(`  ${address}  (IPv${family})`);
+    console.log("a client connects to the first one, and tries the next if that fails");
+  }
 }

@@ -1,117 +1,80 @@
 /**
  * @title Read the raw response
  * @summary Read what the server sends until it closes the connection, and print it as it came.
- * @run bun run 03-http-client/04-read-raw.ts [--host example.com] [--port 80] [--path /] [--max-bytes N] [--idle-timeout S] [--json]
+ * @run bun run 03-http-client/04-read-raw.ts [--host HOST] [--port PORT] [--path /] [--json]
  * @python socket-05.py
  *
- * Python called recv() until it returned nothing. Bun calls `data` with whatever has
- * arrived; how many events and how big is the network's choice, so we count them. Reading
- * until the close needs two guards: an idle timeout, for a server that stops talking but
- * keeps the connection open, and a size cap, for one that never stops.
+ * Python called recv() until it returned nothing. Bun calls `data` with whatever has arrived;
+ * how many events and how big is the network's choice, so we count them. We asked for
+ * `Connection: close`, so the server's close is the end of the response. This trusts the
+ * server to close, and to stop: lesson 05 bounds the wait and the size.
  */
-import { type Connection, connectToHost } from "./02-connect.ts";
-import { buildRequest, checkPath, sendAll } from "./03-send-request.ts";
-import { CLIENT_FLAGS, clientTarget } from "./08-practice-server.ts";
-import * as cli from "./command-line.ts";
+import { command, connect, endpoint, fail, flag, startServer } from "../lib/cli.ts";
+import { UsageError, whyConnectFailed } from "../lib/cli.ts";
+import { Outbox } from "../lib/stream.ts";
 
-export interface ReceiveOptions {
-  idleTimeoutMs?: number;
-  maxBytes?: number;
-  /** Gets each piece as it arrives; returns true when it needs no more (06-http-client.ts). */
-  onData?: (chunk: Buffer) => boolean;
-}
-
-/** Reads until the peer closes (or `onData` says done); rejects on silence, the cap, a reset. */
-export function receive(
-  connection: Connection,
-  { idleTimeoutMs = 10_000, maxBytes = Infinity, onData = () => false }: ReceiveOptions = {},
-): Promise<{ bytes: number; events: number }> {
-  let bytes = 0;
-  let events = 0;
-  let idle: Timer | undefined;
-  return new Promise((resolve, reject) => {
-    const finish = (error: Error | null): void => {
-      clearTimeout(idle);
-      connection.listen({ data() {} }); // what comes after this is none of our business
-      if (error) connection.socket.terminate(); // hang up at once, without waiting for the rest
-      if (error) reject(error);
-      else resolve({ bytes, events });
-    };
-    // Our own timer, restarted by every data event: Bun's socket.timeout() ticks every ~4 s.
-    const restartIdleTimer = (): void => {
-      clearTimeout(idle);
-      const why = `${connection.where} sent nothing for ${idleTimeoutMs / 1000} s (--idle-timeout) and did not close`;
-      idle = setTimeout(() => finish(new Error(why)), idleTimeoutMs);
-    };
-    restartIdleTimer();
-    connection.listen({
-      data(chunk) {
-        bytes += chunk.length;
-        events++;
-        if (bytes > maxBytes)
-          return finish(new Error(`the response passed ${maxBytes} bytes (--max-bytes): stopped`));
-        try {
-          if (onData(chunk)) return finish(null);
-        } catch (error) {
-          return finish(error as Error); // onData's own sentence, e.g. a malformed response
-        }
-        restartIdleTimer();
-      },
-      close(error) {
-        const code = (error as NodeJS.ErrnoException | null)?.code ?? error?.message;
-        finish(error && new Error(`the connection to ${connection.where} broke (${code})`));
-      },
-    });
+/** Sends a GET for `path`, then keeps every piece that arrives until the server closes. */
+export async function readRaw(host: string, port: number, path: string): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  const closed = Promise.withResolvers<Buffer[]>();
+  let outbox: Outbox | undefined;
+  const socket = await connect(host, port, {
+    data: (_socket, chunk) => void chunks.push(chunk),
+    drain: () => outbox?.flush(),
+    close(_socket, error) {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (error)
+        closed.reject(new Error(`the connection to ${endpoint(host, port)} broke (${code})`));
+      else closed.resolve(chunks);
+    },
   });
+  // lib's Outbox is lesson 03's sendAll loop, written once: it keeps what write() did not take.
+  outbox = new Outbox(socket);
+  outbox.send(`GET ${path} HTTP/1.1\r\nHost: ${endpoint(host, port)}\r\nConnection: close\r\n\r\n`);
+  return closed.promise;
 }
 
-const usage = `usage: bun run 03-http-client/04-read-raw.ts [--host NAME] [--port N] [--path P]
-       [--max-bytes N] [--idle-timeout S] [--json]
+/** A path for the request line: starts with /, no spaces or control characters. */
+export function checkPath(path: string): string {
+  if (/^\/[\x21-\x7e]*$/.test(path)) return path;
+  throw new UsageError(
+    `--path must start with / and hold no spaces or control characters (got "${path}")`,
+  );
+}
 
-Sends a GET request and prints the raw response, headers and body, as received.
-With no --host and no --port it talks to the chapter's practice server.
-  --host NAME        host name or IP address (default 127.0.0.1)
-  --port N           port (default 80)
-  --path P           what to ask for (default /)
-  --max-bytes N      stop with an error past N bytes (default 67108864)
-  --idle-timeout S   stop with an error after S seconds of silence (default 10)
-  --json             one JSON document: sizes, and the response in base64`;
+const PRACTICE = new URL("09-practice-server.ts", import.meta.url).href;
 
 if (import.meta.main) {
-  const flags = {
-    ...CLIENT_FLAGS,
-    path: { type: "string" },
-    "max-bytes": { type: "string" },
-    "idle-timeout": { type: "string" },
-  } as const;
-  const args = cli.parseCommandLine(usage, flags, (values) => ({
-    path: checkPath(values.path ?? "/"),
-    maxBytes: cli.parseMaxBytes(values["max-bytes"]),
-    idleTimeoutMs: cli.parseSeconds("idle-timeout", values["idle-timeout"], 10),
-    json: values.json,
-    target: clientTarget(values, 80),
-  }));
-  const { target } = args;
-  await cli.runClient(async () => {
-    const started = performance.now();
-    const connection = await connectToHost(target.host, target.port);
-    await sendAll(connection, buildRequest({ ...target, path: args.path }));
-    const chunks: Buffer[] = [];
-    const keep = (chunk: Buffer): boolean => (chunks.push(chunk), false); // false: not done yet
-    const { bytes, events } = await receive(connection, { ...args, onData: keep });
-    const ms = Math.round(performance.now() - started);
-    const response = Buffer.concat(chunks);
-    const sizes = chunks.map((chunk) => chunk.length);
-    if (args.json)
-      console.log(
-        JSON.stringify({ bytes, events, sizes, ms, base64: response.toString("base64") }),
-      );
-    else {
-      process.stdout.write(response);
-      const shown = `${sizes.slice(0, 8).join(", ")}${events > 8 ? ", ..." : ""}`;
-      console.log(
-        `\n--- ${bytes} bytes in ${events} data event(s) (${shown}); then the server closed, after ${ms} ms`,
-      );
-    }
-  }, target.stop);
+  const cli = command("03-http-client/04-read-raw.ts", "Prints a raw response as it came.", {
+    host: flag.host(undefined, "host name or IP address (default: the practice server)"),
+    port: flag.port(undefined, "port (default 80, or the practice server's)", { min: 1 }),
+    path: flag.text("/", "what to ask for", "PATH", checkPath),
+    json: flag.bool("one JSON document: sizes, and the response in base64"),
+  });
+  const args = cli.parse();
+  const practice = args.host || args.port ? undefined : await startServer(PRACTICE);
+  if (practice && !args.json)
+    console.log(`(no --host: started the practice server on 127.0.0.1:${practice.port})`);
+  const host = practice?.host ?? args.host ?? "127.0.0.1";
+  const port = practice?.port ?? args.port ?? 80;
+  const started = performance.now();
+  const chunks = await readRaw(host, port, args.path).catch(async (error: NodeJS.ErrnoException) =>
+    fail(error.code ? await whyConnectFailed(error, host, port) : error.message),
+  );
+  const ms = Math.round(performance.now() - started);
+  await practice?.stop();
+  const sizes = chunks.map((chunk) => chunk.length);
+  const response = Buffer.concat(chunks);
+  if (args.json) {
+    const base64 = response.toString("base64");
+    console.log(
+      JSON.stringify({ bytes: response.length, events: sizes.length, sizes, ms, base64 }),
+    );
+  } else {
+    process.stdout.write(response);
+    const shown = `${sizes.slice(0, 8).join(", ")}${sizes.length > 8 ? ", ..." : ""}`;
+    console.log(
+      `\n--- ${response.length} bytes in ${sizes.length} data event(s) (${shown}); then the server closed, after ${ms} ms`,
+    );
+  }
 }

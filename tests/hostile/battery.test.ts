@@ -172,7 +172,7 @@ for (const lesson of SERVERS) {
           async () => {
             const { host, port } = at();
             const request = Buffer.from(probe.request.length ? probe.request : Buffer.from("x\n"));
-            const watching = await watchWhile(host, port, probe);
+            const watching = await watchWhile(host, port, probe, oneAtATime);
             const flooding = attack(["flood", host, port, request.toString("hex"), 3]);
             const { result, peakMiB } = await peakRss(server.pid, flooding);
             const other = await watching.stop();
@@ -193,7 +193,7 @@ for (const lesson of SERVERS) {
           `a 1 MiB line, 10 MiB without a newline, binary garbage, a half-close after half a line: still serving, and a client using the server meanwhile is unaffected${where}`,
           async () => {
             const { host, port } = at();
-            const watching = await watchWhile(host, port, probe);
+            const watching = await watchWhile(host, port, probe, oneAtATime);
             const result = await attack(["lines", host, port]);
             const other = await watching.stop();
             expect(other.failure).toBeUndefined();
@@ -453,16 +453,17 @@ function describeOneShot(lesson: Lesson, clients: number, memoryMiB: number): vo
 }
 
 /**
- * Another client that goes on using the server while an attack runs: one that stays
- * connected and exchanges every 250 ms (which also keeps it from being idle), or, for a
- * server that answers once and closes, a fresh connection each time.
+ * Another client that goes on using the server while an attack runs, every 250 ms: on a
+ * fresh connection each time, or, for a server that serves one client at a time, on one
+ * connection that holds the turn (its exchanges also keep it from being idle).
  */
 async function watchWhile(
   host: string,
   port: number,
   probe: Probe,
+  holdTheTurn: boolean,
 ): Promise<{ stop(): Promise<{ worstMs: number; exchanges: number; failure?: string }> }> {
-  if (probe.request.length > 0) {
+  if (holdTheTurn && probe.request.length > 0) {
     const bystander = await Bystander.connect(host, port, probe);
     const watching = bystander.watch();
     return {

@@ -177,6 +177,8 @@ export class Bystander {
 
   /** Sends the request once more and resolves with the ms until its reply came. */
   exchange(timeoutMs = 5_000): Promise<number> {
+    if (this.closed)
+      return Promise.reject(new Error("the server had closed the bystander's connection"));
     this.received = Buffer.alloc(0);
     const started = performance.now();
     return new Promise((resolve, reject) => {
