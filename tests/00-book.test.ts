@@ -264,7 +264,12 @@ async function menuInTerminal(
   keys: string,
   until: RegExp,
   rows = 24,
-): Promise<{ screen: string; write: (keys: string) => void; close: () => Promise<number> }> {
+): Promise<{
+  screen: string;
+  shows: (pattern: RegExp, from?: number) => Promise<void>;
+  write: (keys: string) => void;
+  close: () => Promise<number>;
+}> {
   let screen = "";
   let changed: () => void = () => {};
   const proc = Bun.spawn(["bun", "."], {
@@ -281,28 +286,28 @@ async function menuInTerminal(
   });
   const terminal = proc.terminal;
   if (!terminal) throw new Error("no terminal");
+  /** Resolves once the screen, from byte `from` on, shows `pattern`. */
+  const shows = (pattern: RegExp, from = 0): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const seen = JSON.stringify(screen.slice(-800));
+        reject(new Error(`the menu never showed ${pattern}; screen: ${seen}`));
+      }, 15_000);
+      changed = () => {
+        if (!pattern.test(screen.slice(from))) return;
+        clearTimeout(timer);
+        changed = () => {};
+        resolve();
+      };
+      changed();
+    });
   terminal.write(keys);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `the menu never showed ${until}; screen: ${JSON.stringify(screen.slice(-800))}`,
-          ),
-        ),
-      15_000,
-    );
-    changed = () => {
-      if (!until.test(screen)) return;
-      clearTimeout(timer);
-      resolve();
-    };
-    changed();
-  });
+  await shows(until);
   return {
     get screen() {
       return screen;
     },
+    shows,
     write: (more) => terminal.write(more),
     close: async () => {
       terminal.write("q");
@@ -335,10 +340,8 @@ describe("the menu in a terminal (bun .)", () => {
     expect(plain(afterRun)).toContain(`with the next lesson, ${sixth?.title}, selected`);
     const before = menu.screen.length;
     menu.write("\r");
-    await Bun.sleep(300);
-    expect(plain(menu.screen.slice(before))).toContain(
-      `next: ${chapters[0]?.lessons[6]?.file ?? ""}`,
-    );
+    const seventh = chapters[0]?.lessons[6]?.file ?? "";
+    await menu.shows(new RegExp(`next: ${seventh.replaceAll(".", "\\.")}`), before);
     expect(await menu.close()).toBe(0);
   });
 
@@ -349,9 +352,9 @@ describe("the menu in a terminal (bun .)", () => {
       `${chapter + 1}\r12`,
       new RegExp(`>\\s+12\\. ${twelfth?.title}`),
     );
+    const before = menu.screen.length;
     menu.write("\x1b[B99");
-    await Bun.sleep(300);
-    expect(plain(menu.screen)).toContain("there is no 99 here");
+    await menu.shows(/there is no 99 here/, before);
     expect(await menu.close()).toBe(0);
   });
 

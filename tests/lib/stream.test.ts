@@ -266,7 +266,7 @@ describe("Outbox on real sockets", () => {
         },
         close() {
           open--;
-          for (const done of closed.splice(0)) done();
+          if (open === 0) for (const done of closed.splice(0)) done();
         },
         error() {},
       },
@@ -275,6 +275,17 @@ describe("Outbox on real sockets", () => {
       listener,
       get open(): number {
         return open;
+      },
+      /** Resolves when every connection has closed, or after `ms` (then `open` tells). */
+      allClosed(ms: number): Promise<void> {
+        if (open === 0) return Promise.resolve();
+        return new Promise((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          closed.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       },
       [Symbol.dispose]: () => listener.stop(true),
     };
@@ -351,8 +362,7 @@ for s in socks:
 `;
     const child = Bun.spawn(["python3", "-c", script]);
     expect(await child.exited).toBe(0);
-    const deadline = performance.now() + 5_000;
-    while (server.open > 0 && performance.now() < deadline) await Bun.sleep(100);
+    await server.allClosed(5_000);
     expect(server.open).toBe(0);
   }, 15_000);
 
@@ -360,8 +370,7 @@ for s in socks:
     using server = echoServer();
     const result = await attack(["resets", "127.0.0.1", server.listener.port, 300]);
     expect(result.reset).toBe(300);
-    const deadline = performance.now() + 3_000;
-    while (server.open > 0 && performance.now() < deadline) await Bun.sleep(50);
+    await server.allClosed(3_000);
     expect(server.open).toBe(0);
   });
 });

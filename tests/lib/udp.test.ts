@@ -92,9 +92,12 @@ console.log((await ask("10.1.2.3", 123, "x").catch((error) => error)).code);`;
   );
 });
 
+// The guarded server's own port: nothing binds it, the guard only compares with it.
+const OWN_PORT = 7007;
+
 describe("ReplyGuard: the datagrams a server never answers", () => {
   const request = Buffer.from("a request of some length\n");
-  const guard = () => new ReplyGuard({ port: 7007 });
+  const guard = () => new ReplyGuard({ port: OWN_PORT });
 
   test("an ordinary client is answered", () => {
     expect(guard().allows("127.0.0.1", 40000, request, "a reply\n")).toBe(true);
@@ -103,19 +106,19 @@ describe("ReplyGuard: the datagrams a server never answers", () => {
   test("refusal() says why, and counts it like allows()", () => {
     const check = guard();
     expect(check.refusal("127.0.0.1", 40000, request, "a reply\n")).toBeUndefined();
-    expect(check.refusal("127.0.0.1", 7007, request, "x")).toBe("own address");
+    expect(check.refusal("127.0.0.1", OWN_PORT, request, "x")).toBe("own address");
     expect(check.refusal("127.0.0.1", 19, request, "x")).toBe("service port");
     expect(check.refusedTotal).toBe(2);
   });
 
   test("its own address and port: refused (the loop with itself)", () => {
     const own = guard();
-    expect(own.allows("127.0.0.1", 7007, request, "x")).toBe(false);
-    expect(own.allows("127.0.0.9", 7007, request, "x")).toBe(false);
-    expect(own.allows("::1", 7007, request, "x")).toBe(false);
+    expect(own.allows("127.0.0.1", OWN_PORT, request, "x")).toBe(false);
+    expect(own.allows("127.0.0.9", OWN_PORT, request, "x")).toBe(false);
+    expect(own.allows("::1", OWN_PORT, request, "x")).toBe(false);
     expect(own.refused["own address"]).toBe(3);
     // The same port on another machine is somebody else: answered.
-    expect(own.allows("198.51.100.7", 7007, request, "x")).toBe(true);
+    expect(own.allows("198.51.100.7", OWN_PORT, request, "x")).toBe(true);
   });
 
   test("sources no client can have: port 0, broadcast, multicast, unspecified", () => {
@@ -161,7 +164,7 @@ describe("ReplyGuard: the datagrams a server never answers", () => {
   });
 
   test("one source gets `burst` replies at once, then `perSecond`; another source is not affected", () => {
-    const check = new ReplyGuard({ port: 7007 }, { perSecond: 10, burst: 5 });
+    const check = new ReplyGuard({ port: OWN_PORT }, { perSecond: 10, burst: 5 });
     const answered = Array.from({ length: 20 }, () =>
       check.allows("127.0.0.1", 40000, request, "x"),
     ).filter(Boolean);
@@ -172,7 +175,7 @@ describe("ReplyGuard: the datagrams a server never answers", () => {
   });
 
   test("it remembers at most maxPeers sources, forgetting the least recent", () => {
-    const check = new ReplyGuard({ port: 7007 }, { perSecond: 1, burst: 1, maxPeers: 2 });
+    const check = new ReplyGuard({ port: OWN_PORT }, { perSecond: 1, burst: 1, maxPeers: 2 });
     expect(check.allows("127.0.0.1", 1001, request, "x")).toBe(true);
     expect(check.allows("127.0.0.1", 1002, request, "x")).toBe(true);
     expect(check.allows("127.0.0.1", 1003, request, "x")).toBe(true);
