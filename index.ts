@@ -104,7 +104,11 @@ async function pick(
   let typed = "";
   let message = "";
   for (;;) {
-    const height = Math.max(5, (process.stdout.rows || 24) - 8);
+    // Everything but the rows takes its lines first; the rows get the rest of the screen.
+    const titleLines = title.split("\n");
+    const details = describe(selected);
+    const reserved = titleLines.length + details.length + 4;
+    const height = Math.max(3, (process.stdout.rows || 24) - reserved);
     const top = Math.min(
       Math.max(0, selected - Math.floor(height / 2)),
       Math.max(0, rows.length - height),
@@ -118,7 +122,7 @@ async function pick(
         ? `  (${top + 1}-${Math.min(rows.length, top + height)} of ${rows.length})`
         : "";
     const prompt = typed ? `number: ${typed}` : message;
-    const screen = [title, "", ...lines, more, ...describe(selected), "", prompt];
+    const screen = [...titleLines, "", ...lines, more, ...details, "", prompt];
     process.stdout.write(`\x1b[2J\x1b[H${screen.join("\r\n")}`);
     const key = await keyboard.next();
     message = "";
