@@ -205,8 +205,8 @@ export function command<const Table extends Record<string, Flag<unknown>>>(
 
   function parse(argv: string[] = process.argv.slice(2)): Values<Table> & { words: string[] } {
     try {
-      const { values, positionals } = parseArgs({
-        args: joinNegativeValues(argv, table),
+      const { values, positionals: given } = parseArgs({
+        args: joinNegativeValues(argv, table, words !== undefined),
         allowPositionals: words !== undefined,
         options: {
           ...Object.fromEntries(
@@ -218,6 +218,7 @@ export function command<const Table extends Record<string, Flag<unknown>>>(
           help: { type: "boolean", short: "h" },
         } as const,
       });
+      const positionals = given.map((word) => word.replace(NEGATIVE_WORD, ""));
       if (values.help) {
         console.log(help);
         process.exit(0);
@@ -275,11 +276,19 @@ export function isHostName(text: string): boolean {
 const orList = (words: readonly string[]): string =>
   words.length < 2 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 
+/** Marks a word that starts with "-" and a digit, so that parseArgs takes it for a word. */
+const NEGATIVE_WORD = "\u0000";
+
 /**
  * `--count -1`: parseArgs would take `-1` for a flag and call the line ambiguous. Joined as
  * `--count=-1`, the value reaches the flag's own check, which says what is wrong with it.
+ * Where the program takes words, `-5` on its own is a word (`-5 + 3`, a calculation).
  */
-function joinNegativeValues(argv: string[], table: Record<string, Flag<unknown>>): string[] {
+function joinNegativeValues(
+  argv: string[],
+  table: Record<string, Flag<unknown>>,
+  takesWords: boolean,
+): string[] {
   const joined: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
@@ -289,7 +298,8 @@ function joinNegativeValues(argv: string[], table: Record<string, Flag<unknown>>
     if (takesValue && next !== undefined && /^-[\d.]/.test(next)) {
       joined.push(`${arg}=${next}`);
       i++;
-    } else joined.push(arg);
+    } else if (takesWords && /^-[\d.]/.test(arg)) joined.push(`${NEGATIVE_WORD}${arg}`);
+    else joined.push(arg);
   }
   return joined;
 }

@@ -117,6 +117,12 @@ describe("command(): one table, the parsing and the help", () => {
     });
   });
 
+  test("a word that starts with a minus and a digit is a word, not a flag: -5 + 3", async () => {
+    const { code, stdout } = await parseInChild(["-5", "+", "-.5", "--count", "5"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ words: ["-5", "+", "-.5"], count: 5 });
+  });
+
   test("--help prints the help on stdout and exits 0", async () => {
     const { code, stdout, stderr } = await parseInChild(["--help"]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });

@@ -145,6 +145,16 @@ describe("Outbox", () => {
     expect(outbox.queuedBytes).toBe(0);
   });
 
+  test("end() with graceMs Infinity half-closes and never cuts the peer off", async () => {
+    const socket = new FakeSocket();
+    const outbox = new Outbox(socket, { graceMs: Number.POSITIVE_INFINITY });
+    outbox.send("bye\n");
+    outbox.end();
+    expect(socket.halfClosed).toBe(true);
+    await Bun.sleep(5);
+    expect(socket.terminated).toBe(false);
+  });
+
   test("replies sent in one turn leave in one write", async () => {
     const socket = new FakeSocket();
     const outbox = new Outbox(socket);
