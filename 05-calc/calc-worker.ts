@@ -1,5 +1,5 @@
 /**
- * The worker side of lesson 06's pool: a thread of its own that answers one request
+ * The worker side of lesson 07's pool: a thread of its own that answers one request
  * line at a time with the same `answer()` as every server. It says "ready" once loaded,
  * so the pool starts a request's time limit only when a worker can really begin it.
  */

@@ -5,7 +5,8 @@
  * anything with a decimal point or an exponent is a decimal (an IEEE double).
  *
  * `answer(line)` never throws: whatever bytes arrive, exactly one well-formed reply
- * line comes out. That is what lets a server survive every client.
+ * line comes out. That is what lets a server survive every client. Framing the lines,
+ * and everything else a server does with its sockets, is the lessons' own business.
  */
 
 /** The servers' default ports (TCP and UDP); `--port 0` asks the system for any free one. */
@@ -20,6 +21,12 @@ export const MAX_RESULT_DIGITS = 1000;
 export const MAX_DATAGRAM_BYTES = 1200;
 /** `isprime` and `factor` take numbers up to 2^53 - 1: trial division stays in exact doubles. */
 export const MAX_HEAVY_OPERAND = Number.MAX_SAFE_INTEGER;
+/**
+ * The largest trial divisor a server with one thread tries (lessons 01 and 03): about a
+ * millisecond of work here. Past it, `ERR too-heavy`: `isprime 9007199254740881` would take
+ * a second, and every other client would wait that second (lesson 06 shows it).
+ */
+export const QUICK_DIVISOR = 100_000;
 
 export const BINARY_OPS = ["+", "-", "*", "/", "%", "^"] as const;
 export const HEAVY_OPS = ["isprime", "factor"] as const;
@@ -35,6 +42,7 @@ export type ErrorCode =
   | "not-real"
   | "bad-operand"
   | "line-too-long"
+  | "too-heavy"
   | "busy"
   | "timeout"
   | "reply-too-large"
@@ -73,6 +81,11 @@ const MAX_RESULT_BITS = BigInt(Math.ceil(MAX_RESULT_DIGITS * Math.log2(10)));
 const tooLarge = (): CalcError =>
   new CalcError("too-large", `the result would have more than ${MAX_RESULT_DIGITS} digits`);
 const divisionByZero = (): CalcError => new CalcError("division-by-zero", "cannot divide by zero");
+const tooHeavy = (op: HeavyOp, maxDivisor: number): CalcError =>
+  new CalcError(
+    "too-heavy",
+    `${op} would try divisors past ${maxDivisor}, too slow for one thread: lesson 07's worker pool takes it`,
+  );
 
 export function parseNumber(token: string): Operand {
   if (INTEGER.test(token)) return BigInt(token);
@@ -206,20 +219,25 @@ function binary(left: Operand, op: BinaryOp, right: Operand): string {
   return decimal(result);
 }
 
-/** Trial division by odd numbers: slow on purpose for big primes (it is the chapter's CPU hog). */
-export function isPrime(n: number): boolean {
+/**
+ * Trial division by odd numbers: slow on purpose for big primes (it is the chapter's CPU hog).
+ * Past `maxDivisor` it gives up with `ERR too-heavy` rather than go on.
+ */
+export function isPrime(n: number, maxDivisor = Number.POSITIVE_INFINITY): boolean {
   if (n < 2) return false;
   if (n % 2 === 0) return n === 2;
   for (let divisor = 3; divisor * divisor <= n; divisor += 2) {
+    if (divisor > maxDivisor) throw tooHeavy("isprime", maxDivisor);
     if (n % divisor === 0) return false;
   }
   return true;
 }
 
-export function factorize(n: number): number[] {
+export function factorize(n: number, maxDivisor = Number.POSITIVE_INFINITY): number[] {
   const factors: number[] = [];
   let rest = n;
   for (let divisor = 2; divisor * divisor <= rest; divisor += divisor === 2 ? 1 : 2) {
+    if (divisor > maxDivisor) throw tooHeavy("factor", maxDivisor);
     while (rest % divisor === 0) {
       factors.push(divisor);
       rest /= divisor;
@@ -229,27 +247,34 @@ export function factorize(n: number): number[] {
   return factors;
 }
 
-/** The value a request computes to (the text after `OK `); throws a CalcError. */
-export function evaluate(request: Request): string {
+/**
+ * The value a request computes to (the text after `OK `); throws a CalcError. `maxDivisor`
+ * bounds the trial division of `isprime` and `factor` (see QUICK_DIVISOR).
+ */
+export function evaluate(request: Request, maxDivisor = Number.POSITIVE_INFINITY): string {
   if (request.kind === "binary") return binary(request.left, request.op, request.right);
-  return request.op === "isprime" ? String(isPrime(request.n)) : factorize(request.n).join(" ");
+  if (request.op === "isprime") return String(isPrime(request.n, maxDivisor));
+  return factorize(request.n, maxDivisor).join(" ");
 }
 
 /** One reply line (without its newline) for any request line. Never throws. */
-export function answer(line: string): string {
+export function answer(line: string, maxDivisor = Number.POSITIVE_INFINITY): string {
   try {
-    return ok(evaluate(parseRequest(line)));
+    return ok(evaluate(parseRequest(line), maxDivisor));
   } catch (error) {
     if (error instanceof CalcError) return err(error.code, error.message);
     return err("internal", "the server failed on this request");
   }
 }
 
-/** Whether a line asks for a CPU-heavy operation (isprime, factor): lesson 06 sends those to workers. */
+/** Whether a line asks for a CPU-heavy operation (isprime, factor): lesson 07 sends those to workers. */
 export function isHeavy(line: string): boolean {
   const first = line.trimStart().split(/\s/, 1)[0] ?? "";
   return isHeavyOp(first.toLowerCase());
 }
+
+/** What a TCP server answers to a line over MAX_LINE_BYTES, before it closes the connection. */
+export const LINE_TOO_LONG = `${err("line-too-long", `a request is at most ${MAX_LINE_BYTES} bytes; closing the connection`)}\n`;
 
 export type Reply = { ok: true; value: string } | { ok: false; code: string; message: string };
 
@@ -262,78 +287,28 @@ export function parseReply(line: string): Reply | null {
   return null;
 }
 
-const NOTHING = Buffer.alloc(0);
-
-/**
- * The bytes as a Buffer, without a copy. Bun hands socket data over as Buffers already;
- * wrapping one again through `.buffer` would make the engine build an ArrayBuffer object
- * for every chunk, a cost that shows in a server's requests per second.
- */
-const asBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-
-/**
- * Cuts a TCP byte stream into lines: a `data` event is any slice of the stream, never
- * "one request". `overflow` turns true once a line is longer than `limit` bytes.
- */
-export class LineSplitter {
-  private pending: Buffer = NOTHING;
-
-  constructor(private readonly limit: number = MAX_LINE_BYTES) {}
-
-  push(chunk: Uint8Array): { lines: string[]; overflow: boolean } {
-    const bytes = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : asBuffer(chunk);
-    const lines: string[] = [];
-    let start = 0;
-    for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
-      if (end - start > this.limit) return { lines, overflow: true };
-      const last = end > start && bytes[end - 1] === 13 ? end - 1 : end;
-      lines.push(bytes.toString("utf8", start, last));
-      start = end + 1;
-    }
-    // Copy the unfinished line, if any: the chunk's memory is not ours to keep.
-    this.pending = start === bytes.length ? NOTHING : Buffer.from(bytes.subarray(start));
-    return { lines, overflow: this.pending.length > this.limit };
-  }
-
-  /** The unfinished last line, when the peer closed without a final newline. */
-  rest(): string | null {
-    const text = this.pending.toString("utf8").replace(/\r$/, "");
-    this.pending = NOTHING;
-    return text.length > 0 ? text : null;
-  }
-}
-
-/**
- * Writes `text` after `unsent` (bytes an earlier write left over) and returns what is left
- * now, to keep for the `drain` event: write() takes only what the kernel has room for. With
- * nothing left from before, the text goes as it is and only a rest is copied: that is the
- * usual case, and a busy server's most frequent call.
- */
-export function writeSome(socket: Writable, unsent: Buffer, text: string): Buffer {
-  if (unsent.length === 0) {
-    const written = Math.max(0, socket.write(text)); // -1: the socket is closed
-    return written < Buffer.byteLength(text) ? Buffer.from(text).subarray(written) : NOTHING;
-  }
-  const bytes = text ? Buffer.concat([unsent, Buffer.from(text)]) : unsent;
-  return bytes.subarray(Math.max(0, socket.write(bytes)));
-}
-type Writable = { write(data: string | Buffer): number };
-
 // UDP: each datagram is `ID REQUEST`, each reply `ID REPLY`, so a client can tell a
 // late reply to an old request from the answer to its current one.
 
 const UDP_ID = /^[A-Za-z0-9_-]{1,20}$/;
 
 /**
- * The reply to send for one datagram, or null when none may be sent. Anti-amplification: a
- * reply is never longer than its request, or a request with a forged source address could
- * make this server flood a victim with more bytes than the attacker sent. And a reply is
- * never answered: one forged datagram from calculator A to calculator B would otherwise
- * start an endless ping-pong of `7 ERR unknown-op` between them (a "loop attack").
+ * The reply to send for one datagram, `ID REPLY` and a newline (so that replies do not run
+ * together under `nc -u`), or null when none may be sent. Anti-amplification: a reply is
+ * never longer than its request, or a request with a forged source address could make this
+ * server flood a victim with more bytes than the attacker sent. And a reply is never
+ * answered: one forged datagram from calculator A to calculator B would otherwise start an
+ * endless ping-pong of `7 ERR unknown-op` between them (a "loop attack").
  */
-export function answerDatagram(datagram: Uint8Array): string | null {
-  const text = asBuffer(datagram).toString();
+export function answerDatagram(
+  datagram: Uint8Array,
+  maxDivisor = Number.POSITIVE_INFINITY,
+): string | null {
+  // Bun hands datagrams over as Buffers: no copy, and no ArrayBuffer built for each one.
+  const bytes = Buffer.isBuffer(datagram)
+    ? datagram
+    : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  const text = bytes.toString();
   const [, id = "", body = ""] = /^\s*(\S*)([\s\S]*)$/.exec(text) ?? [];
   if (/^\s+(?:OK|ERR)(?:\s|$)/i.test(body)) return null;
   if (!UDP_ID.test(id)) {
@@ -343,17 +318,20 @@ export function answerDatagram(datagram: Uint8Array): string | null {
   const reply =
     datagram.byteLength > MAX_DATAGRAM_BYTES
       ? err("line-too-long", `a UDP request is at most ${MAX_DATAGRAM_BYTES} bytes`)
-      : answer(body);
+      : answer(body, maxDivisor);
   return fitReply(id, reply, datagram.byteLength);
 }
 
-/** `ID REPLY` if it fits in `limit` bytes, else the shortest error that does, else null. */
+/**
+ * `ID REPLY\n` if it fits in `limit` bytes, else the shortest error that does (`needs N
+ * bytes` tells the client how much to pad), else null.
+ */
 export function fitReply(id: string, reply: string, limit: number): string | null {
-  const full = `${id} ${reply}`;
+  const full = `${id} ${reply}\n`;
   const size = Buffer.byteLength(full);
   const code = reply.startsWith("OK") ? "reply-too-large" : (reply.split(/[ :]/)[1] ?? "internal");
-  const choices = [full, `${id} ERR ${code}`];
-  if (code === "reply-too-large") choices.splice(1, 0, `${id} ERR ${code}: needs ${size} bytes`);
+  const choices = [full, `${id} ERR ${code}\n`];
+  if (code === "reply-too-large") choices.splice(1, 0, `${id} ERR ${code}: needs ${size} bytes\n`);
   return choices.find((choice) => Buffer.byteLength(choice) <= limit) ?? null;
 }
 

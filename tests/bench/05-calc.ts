@@ -1,10 +1,10 @@
 /**
- * Chapter 05: the calculator servers under lesson 08's load, every server in a process of its
+ * Chapter 05: the calculator servers under lesson 10's load, every server in a process of its
  * own, best of three runs each, taken in turns (the machine is shared; the least disturbed
  * run counts). Beside each rate, the server's own CPU time per request (from /proc), which
  * the machine's other work disturbs less than a rate.
  *
- * 1. TCP, cheap requests only: lesson 05's server against the lab's design re-created in
+ * 1. TCP, cheap requests only: lesson 06's server against the lab's design re-created in
  *    Python, a thread per client as in server_calc_conc.py. Goal: at least 3x its req/s.
  *    A closed loop (200 clients, each waiting for its reply before the next request), with
  *    the load generator in one process and then split in two (which can help the Python
@@ -13,17 +13,16 @@
  *    (50 clients, 16 requests in flight each). Beside them all, a server that does nothing:
  *    the load generator's own ceiling, which caps what any server can show.
  * 2. TCP, one request in ten heavy (`isprime 999999999999989`, some 35 ms of trial
- *    division): the cheap requests' p99 on lesson 06's worker pool (goal: under 20 ms)
- *    beside the same figure on lesson 05's single loop, which grows with the heavy work.
- * 3. UDP, lesson 03's server at the closed-loop load of (1): req/s and loss.
+ *    division): the cheap requests' p99 on lesson 07's worker pool (goal: under 20 ms)
+ *    beside the same figure on lesson 06's single loop, which grows with the heavy work.
+ * 3. UDP, lesson 04's server at the closed-loop load of (1): req/s and loss.
  *
  * Bounded: a fixed number of requests per run, and at most 30 s each (--max-seconds).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchRow } from "../bench.ts";
-import { type LoadReport, runLoad } from "../../05-calc/08-load.ts";
-import { lessonArgv, spawnServer } from "../../05-calc/09-loop-vs-pool.ts";
+import { type LoadReport, runLoad } from "../../05-calc/10-load.ts";
 import { hasCommand } from "../helpers.ts";
 
 const CHAPTER = "05-calc";
@@ -119,6 +118,52 @@ const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data(soc
 console.log("listening on 127.0.0.1:" + listener.port + " (tcp)");
 `;
 
+/** A running server process: its port and pid, what it printed, and how to stop it. */
+export interface RunningServer {
+  port: number;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server process (a lesson, or a yardstick given as `-e`/`-c` code) and waits for its
+ * `listening on HOST:PORT` line; its output is read for its whole life (a full pipe would
+ * block it) and its first 64 KiB kept.
+ */
+export async function spawnServer(argv: string[]): Promise<RunningServer> {
+  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "inherit" });
+  const stop = async (): Promise<void> => {
+    child.kill("SIGTERM");
+    await child.exited;
+  };
+  const { promise, resolve, reject } = Promise.withResolvers<number>();
+  let seen = "";
+  void (async () => {
+    for await (const chunk of child.stdout) {
+      if (seen.length < 65_536) seen += Buffer.from(chunk).toString();
+      const match = /listening on \S+:(\d+) \((?:tcp|udp)\)/.exec(seen);
+      if (match) resolve(Number(match[1]));
+    }
+    reject(new Error(`${argv.join(" ")} exited before listening:\n${seen}`));
+  })();
+  try {
+    return { port: await promise, pid: child.pid, output: () => seen, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The command that runs one of chapter 05's lessons on any free port. */
+const lessonArgv = (file: string): string[] => [
+  process.execPath,
+  "run",
+  join(import.meta.dir, "../../05-calc", file),
+  "--port",
+  "0",
+];
+
 /** CPU seconds (user + system) a process has used so far, from /proc; NaN where there is none. */
 function cpuSeconds(pid: number): number {
   try {
@@ -132,7 +177,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /**
- * The same load from `processes` copies of lesson 08 (its CLI, --json) at once, each with its
+ * The same load from `processes` copies of lesson 10 (its CLI, --json) at once, each with its
  * share of the clients and requests. The rate is all their replies over the span from the
  * first one's start to the last one's end, and each percentile is the worst of theirs: both
  * err on the side of the server looking slower.
@@ -146,7 +191,7 @@ async function loadFromProcesses(port: number, load: Load, processes: number) {
     "--max-seconds": load.maxSeconds,
   };
   const argv = [
-    ...[process.execPath, "run", join(import.meta.dir, "../../05-calc/08-load.ts")],
+    ...[process.execPath, "run", join(import.meta.dir, "../../05-calc/10-load.ts")],
     ...["--host", "127.0.0.1", "--port", String(port), "--json", ...(load.udp ? ["--udp"] : [])],
     ...Object.entries(flags).flatMap(([flag, value]) => [flag, String(value)]),
   ];
@@ -233,11 +278,11 @@ const verdict = (ours: LoadReport, python: LoadReport | undefined): string => {
   return `>= 3x python: ${ratio.toFixed(1)}x, ${ratio >= 3 ? "met" : "not met"}`;
 };
 
-/** One row: lesson 05's server beside the Python one and the generator's ceiling, best of 3. */
+/** One row: lesson 06's server beside the Python one and the generator's ceiling, best of 3. */
 async function againstPython(load: Load, name: string, processes = 1) {
   const doNothing = [process.execPath, "-e", DO_NOTHING_SERVER];
   const [ours, ceiling, python] = await bestOfThree(
-    [lessonArgv("./05-concurrent-server.ts"), doNothing, ...(PYTHON ? [PYTHON] : [])],
+    [lessonArgv("./06-concurrent-server.ts"), doNothing, ...(PYTHON ? [PYTHON] : [])],
     load,
     processes,
   );
@@ -248,7 +293,7 @@ async function againstPython(load: Load, name: string, processes = 1) {
   const row: BenchRow = {
     chapter: CHAPTER,
     name,
-    result: `05-concurrent-server: ${figures(ours)}`,
+    result: `06-concurrent-server: ${figures(ours)}`,
     yardstick: `${theirs}; load generator's ceiling (a server that does nothing): ${perSecond(ceiling)}`,
     goal: verdict(ours, python),
   };
@@ -274,7 +319,7 @@ export async function bench(): Promise<BenchRow[]> {
   rows.push({
     chapter: CHAPTER,
     name: "tcp req/s, closed loop: each server with its better generator setup (the verdict)",
-    result: `05-concurrent-server: ${figures(ours)}`,
+    result: `06-concurrent-server: ${figures(ours)}`,
     yardstick: python ? `python3 thread per client: ${figures(python)}` : "python3 not installed",
     goal: verdict(ours, python),
   });
@@ -284,23 +329,23 @@ export async function bench(): Promise<BenchRow[]> {
   );
   rows.push(pipelined.row);
 
-  const pool = await measure(lessonArgv("./06-worker-pool.ts"), MIXED);
-  const loop = await measure(lessonArgv("./05-concurrent-server.ts"), MIXED);
+  const pool = await measure(lessonArgv("./07-worker-pool.ts"), MIXED);
+  const loop = await measure(lessonArgv("./06-concurrent-server.ts"), MIXED);
   const met = pool.cheap.p99 < 20 && loop.cheap.p99 > pool.cheap.p99;
   rows.push({
     chapter: CHAPTER,
     name: `tcp cheap p99, 10% heavy (isprime, ~35 ms): ${count(MIXED.requests)} requests, ${MIXED.connections} clients`,
-    result: `06-worker-pool: ${ms(pool.cheap.p99)} (heavy p99 ${ms(pool.heavy.p99)}, ${perSecond(pool)}${health(pool)})`,
+    result: `07-worker-pool: ${ms(pool.cheap.p99)} (heavy p99 ${ms(pool.heavy.p99)}, ${perSecond(pool)}${health(pool)})`,
     yardstick: `05 single loop: ${ms(loop.cheap.p99)} (heavy p99 ${ms(loop.heavy.p99)}, ${perSecond(loop)}${health(loop)})`,
     goal: `pool < 20 ms, below the single loop: ${met ? "met" : "not met"}`,
   });
 
-  const udp = await measure(lessonArgv("./03-udp-server.ts"), { ...CLOSED_LOOP, udp: true });
+  const udp = await measure(lessonArgv("./04-udp-server.ts"), { ...CLOSED_LOOP, udp: true });
   const lossPercent = ((100 * udp.lost) / Math.max(1, udp.sent)).toFixed(2);
   rows.push({
     chapter: CHAPTER,
     name: `udp req/s and loss at the closed-loop load (${CLOSED_LOOP.connections} senders)`,
-    result: `03-udp-server: ${perSecond(udp)}${cpu(udp)}, ${udp.lost} of ${udp.sent} lost (${lossPercent}%)${udp.errors ? `, ${udp.errors} wrong` : ""}`,
+    result: `04-udp-server: ${perSecond(udp)}${cpu(udp)}, ${udp.lost} of ${udp.sent} lost (${lossPercent}%)${udp.errors ? `, ${udp.errors} wrong` : ""}`,
     yardstick: `tcp at the same load: ${perSecond(one.ours)}`,
     goal: "reported, not a goal",
   });

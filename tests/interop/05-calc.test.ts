@@ -5,10 +5,9 @@
  * thread per client, the bench's yardstick). A missing binary skips, naming its Debian package.
  */
 import { describe, expect, test } from "bun:test";
-import { calculate } from "../../05-calc/02-tcp-client.ts";
-import { runLoad } from "../../05-calc/08-load.ts";
-import { spawnServer } from "../../05-calc/09-loop-vs-pool.ts";
-import { PYTHON_THREAD_PER_CLIENT } from "../bench/05-calc.ts";
+import { calculate } from "../../05-calc/03-pipelined-client.ts";
+import { runLoad } from "../../05-calc/10-load.ts";
+import { PYTHON_THREAD_PER_CLIENT, spawnServer } from "../bench/05-calc.ts";
 import { hasCommand, startLesson } from "../helpers.ts";
 
 /**
@@ -59,7 +58,7 @@ describe("ncat and socat, as the chapter README uses them", () => {
   test.skipIf(!hasCommand("ncat"))(
     "ncat -C: lines ending in CRLF, as telnet sends them, get the same replies (needs Debian package ncat)",
     async () => {
-      await using server = startLesson("05-calc/05-concurrent-server.ts", ["--port", "0"]);
+      await using server = startLesson("05-calc/06-concurrent-server.ts", ["--port", "0"]);
       const { port } = await server.listening("tcp");
       const { stdout } = await runTool(["ncat", "-C", "127.0.0.1", String(port)], README_SESSION);
       expect(stdout).toBe(README_REPLIES);
@@ -67,36 +66,37 @@ describe("ncat and socat, as the chapter README uses them", () => {
   );
 
   test.skipIf(!hasCommand("ncat"))(
-    "ncat -u: a datagram typed with its id, the reply with that id (needs Debian package ncat)",
+    "ncat -u: a datagram typed with its id, the reply with that id and a newline (needs Debian package ncat)",
     async () => {
-      await using server = startLesson("05-calc/03-udp-server.ts", ["--port", "0"]);
+      await using server = startLesson("05-calc/04-udp-server.ts", ["--port", "0"]);
       const { port } = await server.listening("udp");
-      // ncat -u does not exit at the end of its input: stop it once the reply is in.
+      // ncat -u does not exit at the end of its input: stop it once the reply is in. The
+      // reply ends its line, so the next one ncat prints would start on a line of its own.
       const { stdout } = await runTool(["ncat", "-u", "127.0.0.1", String(port)], "7 12 + 30\n", {
         endInput: false,
-        done: (output) => output.length >= "7 OK 42".length,
+        done: (output) => output.endsWith("\n"),
       });
-      expect(stdout).toBe("7 OK 42");
+      expect(stdout).toBe("7 OK 42\n");
     },
   );
 
   test.skipIf(!hasCommand("socat"))(
-    "socat: the README's padded datagram gets its 25-byte reply (needs Debian package socat)",
+    "socat: the README's padded datagram gets its 26-byte reply (needs Debian package socat)",
     async () => {
-      await using server = startLesson("05-calc/03-udp-server.ts", ["--port", "0"]);
+      await using server = startLesson("05-calc/04-udp-server.ts", ["--port", "0"]);
       const { port } = await server.listening("udp");
       const padded = `8 2 ^ 64${" ".repeat(40)}\n`;
       const { stdout } = await runTool(["socat", "-t", "1", "-", `UDP:127.0.0.1:${port}`], padded, {
-        done: (output) => output.length >= 25,
+        done: (output) => output.length >= 26,
       });
-      expect(stdout).toBe("8 OK 18446744073709551616");
+      expect(stdout).toBe("8 OK 18446744073709551616\n");
     },
   );
 });
 
 describe("our clients against another implementation: the lab's design in Python", () => {
   test.skipIf(!hasCommand("python3"))(
-    "lesson 02's client and lesson 08's load against a thread-per-client Python server (needs Debian package python3)",
+    "lesson 03's client and lesson 10's load against a thread-per-client Python server (needs Debian package python3)",
     async () => {
       const python = await spawnServer(["python3", "-u", "-c", PYTHON_THREAD_PER_CLIENT]);
       try {
