@@ -12,9 +12,12 @@
  * wait unread, and survives the client that resets before anything happened. When a client
  * half-closes, its last line counts even without "\n", and the server closes its side once
  * the replies are out.
+ *
+ * `connectLines()` is the client's side: a connection whose lines are awaited one by one (or
+ * walked with `for await`), as Go's bufio.Scanner or Python's `makefile()` give them.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { peerOf } from "./cli.ts";
+import { connect, peerOf, timeoutError } from "./cli.ts";
 import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "./stream.ts";
 
 /** One client of a line server, as the protocol sees it. */
@@ -222,4 +225,119 @@ export function serveLines<State = undefined, Line = string>(
     },
   });
   return { tcp: listener as TCPSocketListener<unknown>, stop: () => listener.stop(true) };
+}
+
+/** The client's side: a connection read as lines, written as text. */
+export interface LineConnection {
+  /** Queues text (or bytes) for the server; written as the kernel takes it. */
+  send(data: string | Uint8Array): void;
+  /**
+   * The next line from the server, or undefined once it has closed and every line was
+   * read. Rejects with ETIMEDOUT when `timeoutMs` passes first.
+   */
+  next(timeoutMs?: number): Promise<string | undefined>;
+  /** Every line, until the server closes: `for await (const line of server)`. */
+  [Symbol.asyncIterator](): AsyncIterator<string>;
+  /** Nothing more to send: FIN once the queue is written; lines still arrive. */
+  end(): void;
+  /** Drops the connection at once. */
+  close(): void;
+  /** The local and remote ends, as the socket sees them. */
+  readonly socket: Socket<unknown>;
+}
+
+/**
+ * Opens a TCP connection (lib/cli.ts `connect`, with its time limit) and reads it as lines.
+ * Lines wait in a queue until asked for; past `maxQueuedLines` of them the socket is paused,
+ * so a server that talks faster than we read cannot fill our memory either.
+ */
+export async function connectLines(
+  host: string,
+  port: number,
+  { maxLineBytes = MAX_LINE_BYTES, connectTimeoutMs = 5_000, maxQueuedLines = 10_000 } = {},
+): Promise<LineConnection> {
+  const reader = new LineReader(maxLineBytes);
+  const lines: string[] = [];
+  let finished = false;
+  let failure: Error | undefined;
+  let wake: () => void = () => {};
+  let outbox: Outbox | undefined;
+  let paused = false;
+  const arrived = (): void => {
+    const waiting = wake;
+    wake = () => {};
+    waiting();
+  };
+  const socket = await connect(
+    host,
+    port,
+    {
+      data(_socket, chunk) {
+        for (const line of reader.push(chunk)) lines.push(line);
+        if (reader.tooLong)
+          failure = new Error(`the server sent a line over ${maxLineBytes} bytes`);
+        if (lines.length > maxQueuedLines && !paused) {
+          paused = true;
+          outbox?.hold();
+        }
+        arrived();
+      },
+      drain() {
+        outbox?.flush();
+      },
+      end() {
+        const last = reader.rest();
+        if (last !== undefined) lines.push(last);
+        finished = true;
+        arrived();
+      },
+      close() {
+        finished = true;
+        arrived();
+      },
+      error(_socket, error) {
+        failure = error;
+        arrived();
+      },
+    },
+    connectTimeoutMs,
+  );
+  outbox = new Outbox(socket, { graceMs: Number.POSITIVE_INFINITY });
+  const box = outbox;
+
+  async function next(timeoutMs = Number.POSITIVE_INFINITY): Promise<string | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const line = lines.shift();
+      if (line !== undefined) {
+        if (paused && lines.length < maxQueuedLines / 2) {
+          paused = false;
+          box.release();
+        }
+        return line;
+      }
+      if (failure) throw failure;
+      if (finished) return undefined;
+      const left = deadline - performance.now();
+      if (left <= 0) throw timeoutError(timeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  return {
+    socket,
+    send: (data) => box.send(data),
+    next,
+    async *[Symbol.asyncIterator]() {
+      for (let line = await next(); line !== undefined; line = await next()) yield line;
+    },
+    end: () => box.end(),
+    close: () => socket.terminate(),
+  };
 }

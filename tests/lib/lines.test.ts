@@ -2,7 +2,7 @@
 // in order and bounded, idle and over-long clients shed, the last line of a half-close
 // answered, turns shared between clients, and resets survived.
 import { describe, expect, test } from "bun:test";
-import { type LineClient, serveLines } from "../../lib/lines.ts";
+import { connectLines, type LineClient, serveLines } from "../../lib/lines.ts";
 import { attack } from "../hostile/servers.ts";
 import { TcpTestClient, tracker } from "../helpers.ts";
 
@@ -175,5 +175,53 @@ describe("serveLines", () => {
     await using client = await TcpTestClient.connect(server.tcp.port);
     client.send("one\nslow\ntwo\n");
     await client.waitForText(/one\nslow\ntwo\n/);
+  });
+});
+
+describe("connectLines", () => {
+  test("send lines, await each reply, walk the rest with for await until the server closes", async () => {
+    const { port } = upperServer();
+    const server = await connectLines("127.0.0.1", port);
+    server.send("one\n");
+    expect(await server.next()).toBe("ONE");
+    server.send("two\nthree\n");
+    server.end();
+    const rest: string[] = [];
+    for await (const line of server) rest.push(line);
+    expect(rest).toEqual(["TWO", "THREE"]);
+    expect(await server.next()).toBeUndefined();
+  });
+
+  test("a server that says nothing: next() rejects with ETIMEDOUT at its limit", async () => {
+    const { port } = upperServer();
+    const server = await connectLines("127.0.0.1", port);
+    const error = await server.next(100).catch((caught: unknown) => caught);
+    expect((error as NodeJS.ErrnoException).code).toBe("ETIMEDOUT");
+    server.close();
+  });
+
+  test("a refused connection rejects with ECONNREFUSED", async () => {
+    const { port } = upperServer();
+    const probe = track(Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
+    const closed = probe.port;
+    probe.stop(true);
+    expect(port).not.toBe(closed);
+    const error = await connectLines("127.0.0.1", closed).catch((caught: unknown) => caught);
+    expect((error as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+  });
+
+  test("a server line over maxLineBytes is an error, not a hang", async () => {
+    const server = track(
+      serveLines({
+        host: "127.0.0.1",
+        port: 0,
+        line: (client) => client.send(`${"x".repeat(100)}\n`),
+      }),
+    );
+    const connection = await connectLines("127.0.0.1", server.tcp.port, { maxLineBytes: 10 });
+    connection.send("go\n");
+    const error = await connection.next(2_000).catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe("the server sent a line over 10 bytes");
+    connection.close();
   });
 });
