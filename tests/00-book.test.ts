@@ -182,10 +182,11 @@ describe("every lesson keeps the book's conventions", () => {
     }
   });
 
-  test("every chapter module (not a lesson, not a worker script) has its own test file", () => {
+  test("every chapter module (not a lesson, not a worker's script) has its own test file", () => {
     for (const chapter of chapters) {
       for (const name of readdirSync(join(ROOT, chapter.dir))) {
-        if (!name.endsWith(".ts") || /^\d\d-/.test(name) || name.endsWith("-worker.ts")) continue;
+        const worker = /-(worker|thread)\.ts$/.test(name);
+        if (!name.endsWith(".ts") || /^\d\d-/.test(name) || worker) continue;
         const tests = `tests/${chapter.dir}/${name.replace(/\.ts$/, ".test.ts")}`;
         expect({ module: `${chapter.dir}/${name}`, tests: existsSync(join(ROOT, tests)) }).toEqual({
           module: `${chapter.dir}/${name}`,
