@@ -7,42 +7,38 @@
  * @limits memory 100 MiB
  *
  * A server starts by binding: asking the kernel for one address and port, which from then on
- * belong to this process alone. You will see the port you got (ask for 0 and the kernel picks a
- * free one), and a second bind of the same port fail with "address in use". It holds the port
- * until Ctrl-C. The flags, the "address in use" sentence and the Ctrl-C handling are in
- * cli.ts, beside the lessons: every server of the chapter uses them.
+ * belong to this process alone. You will see the port you got (ask for 0 and the kernel
+ * picks a free one), and a second bind of the same port fail with "address in use". It holds
+ * the port until Ctrl-C. `serve()` (lib/cli.ts) prints the `listening on` line, the sentence
+ * for a port in use, and stops on Ctrl-C: this server and every later one use it.
  */
 import type { TCPSocketListener } from "bun";
 import { isIP } from "node:net";
-import {
-  explainListenError,
-  formatEndpoint,
-  LAB_PORT,
-  listenOrExit,
-  parseServerArgs,
-  stopOnSignals,
-} from "./cli.ts";
+import { command, flag, serve, whyListenFailed } from "../lib/cli.ts";
 
 /** Binds `host:port`: Bun.listen does socket(), bind() and listen() in one call. */
 export function bindPort(host: string, port: number): TCPSocketListener<undefined> {
   return Bun.listen({
     hostname: host,
     port,
-    // The kernel completes handshakes on a listening port; this lesson just hangs up on them.
-    socket: { open: (socket) => void socket.end(), data() {} },
+    socket: {
+      // The kernel completes handshakes on a listening port; this lesson hangs up on them.
+      open(socket) {
+        socket.end();
+      },
+      data() {},
+    },
   });
 }
 
-/**
- * Tries to bind the same address and port again: the sentence it fails with, or null if it did
- * not. Bun.listen throws (EADDRINUSE) rather than returning an error value.
- */
+/** Binds the same address and port again: the sentence it fails with, or null if it did not. */
 export function bindAgain(host: string, port: number): string | null {
   try {
     bindPort(host, port).stop(true);
     return null;
   } catch (error) {
-    return explainListenError(error, host, port);
+    // Bun.listen throws (EADDRINUSE) rather than returning an error value.
+    return whyListenFailed(error, host, port);
   }
 }
 
@@ -53,25 +49,29 @@ export function whoCanConnect(host: string): string {
   return `only connections made to ${host} arrive here`;
 }
 
-const usage = `usage: bun run 04-server/01-bind.ts [--host 127.0.0.1] [--port ${LAB_PORT}]
-
-Binds a TCP port, shows which one it got, shows that a second bind of the same
-port fails, then holds the port until Ctrl-C.
-  --host IP     address to bind: 127.0.0.1 or ::1 (this machine only), 0.0.0.0 (every interface)
-  --port N      port to bind, 0 lets the kernel pick a free one (default ${LAB_PORT})`;
+const cli = command(
+  "04-server/01-bind.ts",
+  "Binds a TCP port, shows a second bind of it failing, and holds it until Ctrl-C.",
+  {
+    host: flag.listen(
+      "127.0.0.1",
+      "address to bind: 127.0.0.1 or ::1 (this machine only), 0.0.0.0 or ::",
+    ),
+    port: flag.port(5000, "port to bind; 0 lets the kernel pick a free one"),
+  },
+);
 
 if (import.meta.main) {
-  const { host, port } = parseServerArgs(usage);
-  const listener = listenOrExit(() => bindPort(host, port), host, port);
-  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
-  console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
-  console.log(
-    port === 0
-      ? `you asked for port 0, so the kernel chose a free one: ${listener.port}`
-      : `port ${listener.port} is ours until this program exits`,
-  );
+  const { host, port } = cli.parse();
+  const start = () => {
+    const listener = bindPort(host, port);
+    return { tcp: listener, stop: () => listener.stop(true) };
+  };
+  const { tcp } = await serve(host, port, start, "try  nc HOST PORT (it hangs up at once)");
+  if (port === 0) console.log(`you asked for port 0, so the kernel chose a free one: ${tcp.port}`);
+  else console.log(`port ${tcp.port} is ours until this program exits`);
   console.log(`family: ${isIP(host) === 6 ? "IPv6" : "IPv4"}; ${whoCanConnect(host)}`);
-  const second = bindAgain(host, listener.port);
+  const second = bindAgain(host, tcp.port);
   console.log(`binding it a second time: ${second ?? "allowed (this system shares ports)"}`);
-  console.log("holding the port: run this again elsewhere to see the error; Ctrl-C frees it");
+  console.log("holding the port: run this again in another terminal to see the error");
 }

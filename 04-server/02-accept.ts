@@ -1,138 +1,91 @@
 /**
  * @title Accept
- * @summary Wait for one client, show who it is (address, port, family), greet it and close.
+ * @summary Wait for a client, show who it is (address, port, family), greet it, and exit once it has gone.
  * @run bun run 04-server/02-accept.ts [--host 127.0.0.1] [--port 5000]
  * @python server-02.py
  * @serves tcp "" -> "hello "
  * @limits clients 1 · memory 100 MiB
  *
- * Python's accept() blocks until a client arrives; Bun calls your `open` handler instead, with a
- * new socket for that one client while the listener keeps its port. Connect with
- * `nc 127.0.0.1 5000` and the server prints the client's address and port (the port is one the
- * client's kernel picked), tells the client the same, and exits. The greeting goes out through
- * an `Outbox`, which keeps what `write()` could not send yet; the later servers reuse it.
+ * Python's accept() blocks until a client arrives; Bun calls your `open` handler instead,
+ * with a new socket for each client, while the listener keeps its port. Connect with
+ * `nc 127.0.0.1 5000`: the server prints your address and port (a port your kernel picked)
+ * and tells you the same; when the first client has gone, it exits. A client that resets at
+ * once can reach `open` already gone, with no address at all (`peerOf()` writes it `?:?`).
  */
-import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
+import { command, endpoint, flag, serve } from "../lib/cli.ts";
+import { Outbox } from "../lib/stream.ts";
 
-export interface ClientInfo {
-  address: string;
-  port: number;
-  family: "IPv4" | "IPv6";
-  /** The end of the connection on this machine: the listener's address and port. */
-  local: string;
-}
-
-/**
- * Bytes for one client that the kernel has not taken yet: `socket.write` takes only what fits in
- * the send buffer and returns that count, so the rest waits here for the `drain` event.
- */
-export class Outbox {
-  private queue: Uint8Array[] = [];
-  pendingBytes = 0;
-  private finishing = false;
-  private shutDown = false;
-
-  constructor(private readonly socket: Pick<Socket<unknown>, "write" | "shutdown" | "terminate">) {}
-
-  send(data: string | Uint8Array): void {
-    const bytes = typeof data === "string" ? Buffer.from(data) : data;
-    this.queue.push(bytes);
-    this.pendingBytes += bytes.length;
-    this.flush();
-  }
-
-  /** Writes what the kernel will take; call it again from the socket's `drain` handler. */
-  flush(): void {
-    for (let chunk = this.queue[0]; chunk; chunk = this.queue[0]) {
-      const written = this.socket.write(chunk);
-      if (written < 0) return this.forget(); // the socket is closed: nobody will read it
-      this.pendingBytes -= written;
-      if (written < chunk.length) {
-        this.queue[0] = chunk.subarray(written);
-        return;
-      }
-      this.queue.shift();
-    }
-    if (this.finishing && !this.shutDown) {
-      this.shutDown = true;
-      this.socket.shutdown();
-    }
-  }
-
-  /**
-   * Once everything is written, sends FIN but keeps reading: closing with unread input makes the
-   * kernel reset the connection, which can destroy the reply before the client reads it. A
-   * client that does not close in turn is cut off after `graceMs`.
-   */
-  finish(graceMs = 5_000): void {
-    if (this.finishing) return;
-    this.finishing = true;
-    this.flush();
-    setTimeout(() => this.socket.terminate(), graceMs).unref();
-  }
-
-  get finished(): boolean {
-    return this.finishing;
-  }
-
-  private forget(): void {
-    this.queue = [];
-    this.pendingBytes = 0;
-  }
-}
-
-/** Listens on host:port and resolves with the first client; later ones are turned away. */
-export function acceptOne(
-  host: string,
-  port: number,
-): { listener: TCPSocketListener<Outbox>; client: Promise<ClientInfo> } {
-  let found: (info: ClientInfo) => void = () => {};
-  const client = new Promise<ClientInfo>((resolve) => (found = resolve));
-  let accepted = false;
-  const listener: TCPSocketListener<Outbox> = Bun.listen<Outbox>({
+/** Greets every client that connects; `first` is the first one, `gone` when it has left. */
+export function accept(host: string, port: number, log = (_: string) => {}) {
+  const first = Promise.withResolvers<Who>();
+  const gone = Promise.withResolvers<void>();
+  let firstOne: Who | undefined;
+  const listener = Bun.listen<{ who: Who; outbox: Outbox } | undefined>({
     hostname: host,
     port,
     socket: {
       open(socket) {
-        socket.data = new Outbox(socket);
-        if (accepted) return socket.data.finish(); // connected before stop() below took effect
-        accepted = true;
-        listener.stop(); // no more clients; the accepted one stays connected
-        const info: ClientInfo = {
-          address: socket.remoteAddress,
-          port: socket.remotePort,
-          family: socket.remoteFamily,
-          local: formatEndpoint(socket.localAddress, socket.localPort),
-        };
-        const you = formatEndpoint(info.address, info.port);
-        socket.data.send(`hello ${you}: you reached ${info.local} over ${info.family}\n`);
-        socket.data.finish();
-        found(info);
+        // Read each once: Bun asks the kernel every time, and a client that reset is gone.
+        const address = socket.remoteAddress;
+        const from = socket.remotePort;
+        const family = socket.remoteFamily;
+        if (!address || !from || !family) {
+          log(`a client (${endpoint(address, from)}) came and went before we saw it`);
+          socket.end();
+          return;
+        }
+        const local = endpoint(socket.localAddress, socket.localPort);
+        const who = { peer: endpoint(address, from), family, local };
+        firstOne ??= who;
+        first.resolve(who);
+        log(`accepted a client from ${who.peer} (${who.family}) on ${local}`);
+        // The Outbox (lib/stream.ts) sends the greeting, then closes our side once it is out.
+        const outbox = new Outbox(socket);
+        socket.data = { who, outbox };
+        outbox.send(`hello ${who.peer}: you reached ${local} over ${who.family}\n`);
+        outbox.end();
       },
-      drain: (socket) => socket.data.flush(),
-      data() {}, // what the client types is read and ignored: this server only greets
+      drain(socket) {
+        socket.data?.outbox.flush();
+      },
+      // What the client types is read and dropped: this server only greets.
+      data() {},
+      close(socket) {
+        if (socket.data === undefined || socket.data.who !== firstOne) return;
+        listener.stop(true);
+        gone.resolve();
+      },
     },
   });
-  return { listener, client };
+  return {
+    tcp: listener,
+    first: first.promise,
+    gone: gone.promise,
+    stop: () => listener.stop(true),
+  };
 }
 
-const usage = `usage: bun run 04-server/02-accept.ts [--host 127.0.0.1] [--port 5000]
+/** Who a client is: its address and port, their family, and which of ours it reached. */
+export interface Who {
+  peer: string;
+  family: "IPv4" | "IPv6";
+  local: string;
+}
 
-Waits for one TCP client, prints its address, port and family, greets it and exits.
-  --host IP     address to listen on (127.0.0.1, ::1, 0.0.0.0, ...)
-  --port N      port to listen on, 0 = any free port (default 5000)`;
+const cli = command(
+  "04-server/02-accept.ts",
+  "Greets every TCP client with its own address and port, and exits once the first has gone.",
+  {
+    host: flag.listen("127.0.0.1"),
+    port: flag.port(5000, "port to listen on; 0 takes any free one"),
+  },
+);
 
 if (import.meta.main) {
-  const { host, port } = parseServerArgs(usage);
-  const { listener, client } = listenOrExit(() => acceptOne(host, port), host, port);
-  const here = formatEndpoint(listener.hostname, listener.port);
-  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
-  console.log(`listening on ${here} (tcp)`);
-  console.log(`waiting for one client: try  nc ${listener.hostname} ${listener.port}`);
-  const info = await client;
-  console.log(
-    `accepted a client from ${formatEndpoint(info.address, info.port)} (${info.family}) on ${info.local}`,
-  );
-  console.log("greeted it and closed the connection; the listener is closed too, so exiting");
+  const { host, port } = cli.parse();
+  const start = () => accept(host, port, console.log);
+  const server = await serve(host, port, start, "waiting for a client: try  nc HOST PORT");
+  const { peer } = await server.first;
+  await server.gone;
+  console.log(`${peer} has gone: one client served, so exiting`);
 }

@@ -1,146 +1,115 @@
 /**
  * @title Echo once
- * @summary Accept one client, read one line from it however the bytes arrive, send it back, close.
- * @run bun run 04-server/03-echo-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536]
+ * @summary Send back the first whole line a client sends, however its bytes arrive, then exit.
+ * @run bun run 04-server/03-echo-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536] [--idle 60]
  * @python server-03.py
  * @serves tcp "hello\n" -> "hello\n"
- * @limits clients 1 · memory 100 MiB
+ * @limits clients 1 · idle --idle · memory 100 MiB
  *
- * The Python lab called recv(1024) once and echoed whatever came. But TCP is a stream of bytes,
- * not of messages: one read may hold half a line, or two lines. Here the server collects bytes
- * until a newline (printing each read, so you can watch `nc` deliver it), echoes that one line
- * and closes. A line longer than --max-line gets an error reply instead of an unbounded buffer.
+ * The Python lab called recv(1024) once and echoed whatever came. But TCP is a stream of
+ * bytes, not of messages: one `data` event may hold half a line, or two. A `LineReader`
+ * (lib/stream.ts) keeps the bytes until a newline comes; the server prints each read, so you
+ * can watch `nc` deliver your line. The first whole line is echoed, then it exits. A client
+ * that leaves, resets, stays quiet or sends a line over --max-line does not count.
  */
-import type { TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
-import { Outbox } from "./02-accept.ts";
+import type { Socket } from "bun";
+import { command, flag, peerOf, serve } from "../lib/cli.ts";
+import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "../lib/stream.ts";
 
-export const MAX_LINE_BYTES = 65_536;
-
-export class LineTooLongError extends Error {
-  constructor(readonly limit: number) {
-    super(`line longer than ${limit} bytes`);
-  }
-}
-
-/** Turns a stream of chunks into lines ("\n"-terminated; a "\r" before it is dropped). */
-export class LineBuffer {
-  private partial: Buffer = Buffer.alloc(0);
-
-  constructor(readonly maxLineBytes = MAX_LINE_BYTES) {}
-
-  /** Bytes of an unfinished line held so far. */
-  get buffered(): number {
-    return this.partial.length;
-  }
-
-  /** Adds the bytes of one read; returns the lines they complete (none, one or many). */
-  push(chunk: Uint8Array): Buffer[] {
-    const bytes = Buffer.concat([this.partial, chunk]);
-    const lines: Buffer[] = [];
-    let start = 0;
-    for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
-      const line = bytes.subarray(start, end > start && bytes[end - 1] === 13 ? end - 1 : end);
-      if (line.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
-      lines.push(line);
-      start = end + 1;
-    }
-    // Never hold more than one line's worth: a peer that never sends "\n" cannot fill memory.
-    if (bytes.length - start > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
-    this.partial = Buffer.from(bytes.subarray(start));
-    return lines;
-  }
-}
-
-export type EchoOutcome =
-  | { kind: "echoed"; line: string; bytes: number; reads: number }
-  | { kind: "too-long"; limit: number; reads: number }
-  | { kind: "left"; bytes: number; reads: number };
-
-interface EchoClient {
-  peer: string;
-  lines: LineBuffer;
-  outbox: Outbox;
-  reads: number;
-  /** False for a client turned away because this server had already chosen one. */
-  chosen: boolean;
-}
-
-/** Serves exactly one client: echoes its first line, reports what happened, then stops. */
+/** Echoes the first whole line any client sends; `echoed` resolves with who and what. */
 export function echoOnce(
   host: string,
   port: number,
-  { maxLineBytes = MAX_LINE_BYTES, log = (_: string) => {} } = {},
-): { listener: TCPSocketListener<EchoClient>; outcome: Promise<EchoOutcome> } {
-  let report: (outcome: EchoOutcome) => void = () => {};
-  const outcome = new Promise<EchoOutcome>((resolve) => (report = resolve));
-  let served = false;
-  const done = (client: EchoClient, result: EchoOutcome): void => {
-    client.outbox.finish();
-    report(result); // later calls (the close after finish) change nothing: a promise settles once
-  };
-  const listener: TCPSocketListener<EchoClient> = Bun.listen<EchoClient>({
+  { maxLineBytes = MAX_LINE_BYTES, idleMs = 60_000, log = (_: string) => {} } = {},
+) {
+  const echoed = Promise.withResolvers<{
+    peer: string;
+    line: string;
+    bytes: number;
+    reads: number;
+  }>();
+  const clients = new Set<Socket<Client | undefined>>();
+  const listener = Bun.listen<Client | undefined>({
     hostname: host,
     port,
     socket: {
       open(socket) {
-        const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
-        const lines = new LineBuffer(maxLineBytes);
-        socket.data = { peer, lines, outbox: new Outbox(socket), reads: 0, chosen: !served };
-        if (served) return socket.data.outbox.finish(); // arrived before stop() took effect
-        served = true;
-        listener.stop();
-        log(`client ${peer} connected; waiting for one line`);
+        const peer = peerOf(socket);
+        const quiet = `idle for ${idleMs / 1000} s: closing\n`;
+        const idle = new IdleTimer(idleMs, () => goodbye(socket, quiet, "was quiet"));
+        const lines = new LineReader(maxLineBytes, (bytes) => bytes);
+        socket.data = { peer, lines, idle, outbox: new Outbox(socket), reads: 0 };
+        clients.add(socket);
+        log(`${peer} connected; waiting for a whole line`);
       },
       data(socket, chunk) {
         const client = socket.data;
-        if (client.outbox.finished) return; // answered already: the rest is read and dropped
+        if (!client || client.outbox.ended) return;
         client.reads++;
-        try {
-          const [line] = client.lines.push(chunk);
-          if (!line) return log(`read ${chunk.length} bytes, no end of line yet: reading again`);
-          log(`read ${chunk.length} bytes: the line is complete after ${client.reads} read(s)`);
-          client.outbox.send(Buffer.concat([line, Buffer.from("\n")]));
-          const result = { line: line.toString(), bytes: line.length, reads: client.reads };
-          done(client, { kind: "echoed", ...result });
-        } catch (error) {
-          if (!(error instanceof LineTooLongError)) throw error;
-          client.outbox.send(`error: ${error.message}; closing\n`);
-          done(client, { kind: "too-long", limit: error.limit, reads: client.reads });
+        // A chunk is whatever the kernel had: no line yet, one line, or several.
+        for (const line of client.lines.push(chunk)) {
+          listener.stop();
+          clients.delete(socket);
+          for (const other of clients) other.end();
+          goodbye(socket, Buffer.concat([line, Buffer.from("\n")]), "sent a whole line: echoed");
+          const { peer, reads } = client;
+          echoed.resolve({ peer, reads, line: line.toString(), bytes: line.length });
+          return;
         }
+        const error = `error: line longer than ${maxLineBytes} bytes; closing\n`;
+        if (client.lines.tooLong) goodbye(socket, error, "sent a line too long");
+        // Only the first reads show: one byte at a time must not flood the log.
+        if (client.reads <= 10 && !client.outbox.ended)
+          log(`${client.peer}: read ${chunk.length} bytes, no end of line yet: reading again`);
       },
-      drain: (socket) => socket.data.outbox.flush(),
+      drain(socket) {
+        socket.data?.outbox.flush();
+      },
       close(socket) {
-        const { lines, reads, chosen } = socket.data;
-        if (chosen) report({ kind: "left", bytes: lines.buffered, reads });
+        const client = socket.data;
+        client?.idle.stop();
+        if (!client || !clients.delete(socket) || client.outbox.ended) return;
+        log(`${client.peer} left mid-line (${client.lines.buffered} bytes): still waiting`);
       },
     },
   });
-  return { listener, outcome };
+
+  /** Sends `last`, closes our side once it is out, and says why. */
+  function goodbye(socket: Socket<Client | undefined>, last: string | Buffer, why: string) {
+    const client = socket.data;
+    if (!client || client.outbox.ended) return;
+    client.outbox.send(last);
+    client.outbox.end();
+    client.idle.stop();
+    log(`${client.peer} ${why}; ${client.reads} read(s)`);
+  }
+  return { tcp: listener, echoed: echoed.promise, stop: () => listener.stop(true) };
 }
 
-const usage = `usage: bun run 04-server/03-echo-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536]
+type Client = {
+  peer: string;
+  lines: LineReader<Buffer>;
+  outbox: Outbox;
+  idle: IdleTimer;
+  reads: number;
+};
 
-Accepts one TCP client, reads one line from it, sends that line back and exits.
-  --host IP       address to listen on (127.0.0.1, ::1, 0.0.0.0, ...)
-  --port N        port to listen on, 0 = any free port (default 5000)
-  --max-line N    longest line accepted, in bytes (default ${MAX_LINE_BYTES})`;
+const cli = command(
+  "04-server/03-echo-once.ts",
+  "Waits for the first whole line any TCP client sends, sends it back and exits.",
+  {
+    host: flag.listen("127.0.0.1"),
+    port: flag.port(5000, "port to listen on; 0 takes any free one"),
+    "max-line": flag.whole(MAX_LINE_BYTES, "longest line accepted, in bytes", { min: 1 }),
+    idle: flag.whole(60, "seconds a client may go without a whole line", { min: 1, max: 1e6 }),
+  },
+);
 
 if (import.meta.main) {
-  const { host, port, counts } = parseServerArgs(usage, { "max-line": MAX_LINE_BYTES });
-  const maxLineBytes = counts["max-line"];
-  const { listener, outcome } = listenOrExit(
-    () => echoOnce(host, port, { maxLineBytes, log: console.log }),
-    host,
-    port,
-  );
-  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
-  console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
-  console.log(`waiting for one client: try  echo hello | nc ${listener.hostname} ${listener.port}`);
-  const result = await outcome;
-  if (result.kind === "echoed") console.log(`echoed "${result.line}" (${result.bytes} bytes)`);
-  else if (result.kind === "too-long")
-    console.log(`the client sent more than ${result.limit} bytes without a newline: told it so`);
-  else console.log(`the client left before ending its line (${result.bytes} bytes unfinished)`);
-  console.log("closed the connection; this server serves one client, so it exits");
+  const { host, port, "max-line": maxLineBytes, idle } = cli.parse();
+  const options = { maxLineBytes, idleMs: idle * 1000, log: console.log };
+  const start = () => echoOnce(host, port, options);
+  const server = await serve(host, port, start, "try  echo hello | nc HOST PORT");
+  const { line, bytes, peer } = await server.echoed;
+  console.log(`echoed "${line}" (${bytes} bytes) to ${peer}: one client served, so exiting`);
 }

@@ -1,151 +1,194 @@
 /**
  * @title One at a time
- * @summary Serve up to N clients strictly one after another; the others wait in a queue, unread.
- * @run bun run 04-server/04-one-at-a-time.ts [--port 5000] [--max-clients 10] [--max-line 65536]
+ * @summary Serve clients strictly one after another; the next few wait in a bounded room, unanswered.
+ * @run bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients N] [--queue 10] [--max-line 65536] [--idle 60]
  * @python server-04.py
  * @serves tcp "hello\n" -> /hello\n/
- * @limits one at a time · idle --idle · memory 100 MiB
+ * @limits one at a time · memory 100 MiB
  *
  * The Python lab looped accept() ten times: while it echoed one client, the next sat in the
- * kernel's backlog. Bun accepts every connection itself, so here the waiting is explicit: a new
- * client is told how many are ahead and not read from (`socket.pause()`: its bytes stay in the
- * kernel) until its turn. Open two `nc` sessions: the second waits until the first sends an
- * empty line. After N clients the server exits.
+ * kernel's backlog. Bun accepts every connection itself, so here the waiting is explicit: a
+ * newcomer joins a room of --queue places and hears how many are ahead; what it sends waits
+ * for its turn (past a line's worth, `outbox.hold()` stops reading it). An empty line ends a
+ * turn; a full room answers "busy". Try two `nc` at once. --max-clients N: exit after N.
  */
-import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
-import { Outbox } from "./02-accept.ts";
-import { LineBuffer, LineTooLongError, MAX_LINE_BYTES } from "./03-echo-once.ts";
+import { command, flag, peerOf, serve } from "../lib/cli.ts";
+import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "../lib/stream.ts";
 
-const MAX_UNREAD_BYTES = 1024 * 1024; // echoes the client served has not read: past this, pause
-
-interface Client {
-  number: number;
-  peer: string;
-  lines: LineBuffer;
-  outbox: Outbox;
-  echoed: number;
-  done: boolean;
-  paused: boolean; // not read from until it reads its echoes
-}
-
-/** Echoes each client's lines until it sends an empty line; the next one waits its turn. */
-export function serveOneAtATime(
-  host: string,
-  port: number,
-  { maxClients = 10, maxLineBytes = MAX_LINE_BYTES, log = (_message: string) => {} } = {},
-): { listener: TCPSocketListener<Client>; allServed: Promise<number> } {
-  let current: Socket<Client> | null = null;
-  const queue: Socket<Client>[] = [];
-  let connected = 0;
+/** Echoes one client's lines until it sends an empty line; the others wait in the room. */
+export function serveInTurn(host: string, port: number, options: TurnOptions = {}) {
+  const { maxClients = Number.POSITIVE_INFINITY, queue = 10, idleMs = 60_000 } = options;
+  const log = options.log ?? (() => {});
+  const room: Turn[] = [];
+  let current: Turn | undefined;
+  let arrived = 0;
   let served = 0;
   const allServed = Promise.withResolvers<number>();
-
-  const startTurn = (socket: Socket<Client>): void => {
-    current = socket;
-    socket.resume(); // now its bytes, waiting in the kernel since it connected, are read
-    socket.data.outbox.send("your turn: each line comes back; an empty line ends your turn\n");
-    log(`client #${socket.data.number} (${socket.data.peer}) is being served`);
-    queue.forEach((waiting, index) => waiting.data.outbox.send(`${index + 1} ahead of you\n`));
-  };
-
-  const endTurn = (socket: Socket<Client>, why: string): void => {
-    if (socket.data.done) return;
-    socket.data.done = true;
-    socket.data.outbox.finish();
-    served++;
-    log(`client #${socket.data.number} done (${why}), ${socket.data.echoed} line(s) echoed`);
-    current = null;
-    const next = queue.shift();
-    if (next) startTurn(next);
-    else if (served === maxClients) {
-      listener.stop(); // the last client's connection closes by itself
-      allServed.resolve(served);
-    }
-  };
-
-  const listener: TCPSocketListener<Client> = Bun.listen<Client>({
+  const listener = Bun.listen<Turn | undefined>({
     hostname: host,
     port,
     socket: {
       open(socket) {
-        const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
+        const lines = new LineReader(options.maxLineBytes ?? MAX_LINE_BYTES, (bytes) => bytes);
         const outbox = new Outbox(socket);
-        const number = ++connected;
-        const lines = new LineBuffer(maxLineBytes);
-        socket.data = { number, peer, lines, outbox, echoed: 0, done: false, paused: false };
-        if (served + (current ? 1 : 0) + queue.length >= maxClients) {
-          socket.data.done = true;
-          outbox.send(`sorry: this server serves ${maxClients} clients and then exits\n`);
-          log(`client #${number} (${peer}) turned away: all ${maxClients} places are taken`);
-          return outbox.finish();
-        }
-        if (!current) return startTurn(socket);
-        socket.pause(); // do not read it yet; what it sends waits in the kernel's buffer
-        queue.push(socket);
-        outbox.send(`you are in the queue, ${queue.length} ahead of you\n`);
-        log(`client #${number} (${peer}) waits: ${queue.length} ahead of it`);
+        const turn: Turn = { number: ++arrived, peer: peerOf(socket), lines, outbox, echoed: 0 };
+        socket.data = turn;
+        admit(turn, true);
       },
       data(socket, chunk) {
-        const client = socket.data;
-        if (client.done) return; // its turn is over: what it still sends is dropped
-        try {
-          for (const line of client.lines.push(chunk)) {
-            if (line.length === 0) return endTurn(socket, "empty line");
-            client.outbox.send(Buffer.concat([line, Buffer.from("\n")]));
-            client.echoed++;
-          }
-        } catch (error) {
-          if (!(error instanceof LineTooLongError)) throw error;
-          client.outbox.send(`error: ${error.message}; closing\n`);
-          return endTurn(socket, error.message);
-        }
-        // It sends but does not read its echoes: stop reading it, or they would fill our memory.
-        if (!client.paused && client.outbox.pendingBytes > MAX_UNREAD_BYTES) {
-          client.paused = true;
-          socket.pause();
-          log(`client #${client.number} does not read its echoes: not reading it until it does`);
+        const turn = socket.data;
+        if (turn === undefined || turn.outbox.ended) return;
+        turn.lines.push(chunk);
+        if (turn === current) answer(turn);
+        // A waiting client is still read, so we see it leave; what it sends waits for its
+        // turn, up to a line's worth: then we stop reading it (its bytes wait in the kernel).
+        else if (!turn.held && turn.lines.buffered > turn.lines.maxBytes) {
+          turn.held = true;
+          turn.outbox.hold();
         }
       },
       drain(socket) {
-        socket.data.outbox.flush();
-        if (!socket.data.paused || socket.data.outbox.pendingBytes > 0) return;
-        socket.data.paused = false; // it caught up: read it again
-        socket.resume();
+        socket.data?.outbox.flush();
       },
       close(socket) {
-        // A queued client that resets is noticed at once; one that hangs up politely (FIN) is
-        // not: end of input is something you read, so it shows when its turn comes.
-        const position = queue.indexOf(socket);
-        if (position !== -1) {
-          queue.splice(position, 1); // its place goes to whoever connects next
-          log(`client #${socket.data.number} left the queue before its turn`);
-        } else if (socket === current) endTurn(socket, "disconnected");
+        const turn = socket.data;
+        if (turn === undefined) return;
+        turn.gone = true;
+        if (turn === current) endTurn(turn, "disconnected");
+        else if (room.includes(turn)) {
+          room.splice(room.indexOf(turn), 1);
+          log(`client #${turn.number} left the queue before its turn`);
+        }
       },
     },
   });
-  return { listener, allServed: allServed.promise };
+
+  /** Its turn at once, or a place in the room; a full room is looked at twice. */
+  function admit(turn: Turn, firstLook: boolean): void {
+    if (turn.gone) return;
+    if (served + room.length + (current ? 1 : 0) >= maxClients)
+      refuse(turn, `sorry: this server serves ${maxClients} clients and then exits`);
+    else if (current === undefined) startTurn(turn);
+    else if (room.length < queue) {
+      room.push(turn);
+      turn.outbox.send(`you are in the queue, ${room.length} ahead of you\n`);
+      log(`client #${turn.number} (${turn.peer}) waits: ${room.length} ahead of it`);
+    }
+    // Clients that just left may not be counted out yet: the news is still on its way in.
+    // Look again a tenth of a second later before saying busy.
+    else if (firstLook) setTimeout(() => admit(turn, false), 100);
+    else refuse(turn, `busy: ${queue} clients wait already; try later`);
+  }
+
+  function startTurn(turn: Turn): void {
+    current = turn;
+    turn.idle = new IdleTimer(idleMs, () => {
+      turn.outbox.send(`idle for ${idleMs / 1000} s: your turn is over\n`);
+      endTurn(turn, "idle");
+    });
+    turn.outbox.send("your turn: each line comes back; an empty line ends your turn\n");
+    if (turn.held) turn.outbox.release();
+    log(`client #${turn.number} (${turn.peer}) is being served`);
+    // Only the new head of the room hears news: telling every waiting client its new place
+    // at every turn would cost a write per waiting client per turn.
+    room[0]?.outbox.send("you are next\n");
+    answer(turn);
+  }
+
+  /** Echoes the whole lines read so far; an empty line, or one too long, ends the turn. */
+  function answer(turn: Turn): void {
+    // The echoes of one read leave together, in one buffer: not an object per line.
+    const echoes: Buffer[] = [];
+    let over = false;
+    for (const line of turn.lines) {
+      over = line.length === 0;
+      if (over) break;
+      echoes.push(line, NEWLINE);
+    }
+    if (echoes.length > 0) {
+      turn.outbox.send(Buffer.concat(echoes));
+      turn.echoed += echoes.length / 2;
+      turn.idle?.touch();
+    }
+    if (over) endTurn(turn, "empty line");
+    else if (turn.lines.tooLong) {
+      turn.outbox.send(`error: line longer than ${turn.lines.maxBytes} bytes; closing\n`);
+      endTurn(turn, "line too long");
+    } else if (turn.outbox.full) {
+      log(`client #${turn.number} does not read its echoes: not reading it until it does`);
+    }
+  }
+
+  function endTurn(turn: Turn, why: string): void {
+    turn.idle?.stop();
+    turn.outbox.end();
+    current = undefined;
+    served++;
+    log(`client #${turn.number} done (${why}), ${turn.echoed} line(s) echoed`);
+    const next = room.shift();
+    if (next) startTurn(next);
+    else if (served >= maxClients) {
+      listener.stop();
+      allServed.resolve(served);
+    }
+  }
+
+  function refuse(turn: Turn, why: string): void {
+    turn.outbox.send(`${why}\n`);
+    turn.outbox.end();
+    log(`client #${turn.number} (${turn.peer}) turned away: ${why}`);
+  }
+  return { tcp: listener, allServed: allServed.promise, stop: () => listener.stop(true) };
 }
 
-const usage = `usage: bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients 10] [--max-line 65536]
+export interface TurnOptions {
+  maxClients?: number;
+  queue?: number;
+  maxLineBytes?: number;
+  idleMs?: number;
+  log?: (line: string) => void;
+}
 
-Echoes lines for one TCP client at a time; an empty line ends a client's turn and
-the next in the queue is served. Exits after --max-clients clients.
-  --host IP          address to listen on (127.0.0.1, ::1, 0.0.0.0, ...)
-  --port N           port to listen on, 0 = any free port (default 5000)
-  --max-clients N    clients to serve before exiting (default 10)
-  --max-line N       longest line accepted, in bytes (default ${MAX_LINE_BYTES})`;
+const NEWLINE = Buffer.from("\n");
+
+interface Turn {
+  number: number;
+  peer: string;
+  lines: LineReader<Buffer>;
+  outbox: Outbox;
+  echoed: number;
+  idle?: IdleTimer;
+  /** It sent more than a line while waiting: not read until its turn. */
+  held?: boolean;
+  gone?: boolean;
+}
+
+const cli = command(
+  "04-server/04-one-at-a-time.ts",
+  "Echoes lines for one TCP client at a time; an empty line ends a turn.",
+  {
+    host: flag.listen("127.0.0.1"),
+    port: flag.port(5000, "port to listen on; 0 takes any free one"),
+    "max-clients": flag.whole(undefined, "exit after serving N clients (default: never)", {
+      min: 1,
+      max: 1_000_000,
+    }),
+    queue: flag.whole(10, "how many may wait for their turn; more are told busy", { min: 1 }),
+    "max-line": flag.whole(MAX_LINE_BYTES, "longest line accepted, in bytes", { min: 1 }),
+    idle: flag.whole(60, "seconds a client may go without a whole line", { min: 1, max: 1e6 }),
+  },
+);
 
 if (import.meta.main) {
-  const defaults = { "max-clients": 10, "max-line": MAX_LINE_BYTES };
-  const { host, port, counts } = parseServerArgs(usage, defaults);
-  const options = { maxClients: counts["max-clients"], maxLineBytes: counts["max-line"] };
-  const { listener, allServed } = listenOrExit(
-    () => serveOneAtATime(host, port, { ...options, log: console.log }),
-    host,
-    port,
-  );
-  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
-  console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
-  console.log(`served all ${await allServed} clients: exiting`);
+  const flags = cli.parse();
+  const options = {
+    maxClients: flags["max-clients"],
+    queue: flags.queue,
+    maxLineBytes: flags["max-line"],
+    idleMs: flags.idle * 1000,
+    log: console.log,
+  };
+  const start = () => serveInTurn(flags.host, flags.port, options);
+  const server = await serve(flags.host, flags.port, start, "open two terminals:  nc HOST PORT");
+  console.log(`served all ${await server.allServed} clients: exiting`);
 }

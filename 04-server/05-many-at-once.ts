@@ -1,150 +1,124 @@
 /**
  * @title Many at once
- * @summary Serve every client at the same time, each with its own line buffer, counter and idle timer.
+ * @summary Serve every client at the same time, each with its own line reader, counter and idle timer.
  * @run bun run 04-server/05-many-at-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536] [--idle 60]
  * @python server-05.py
  * @serves tcp "hello\n" -> /hello\n/
- * @limits idle --idle · memory 100 MiB
+ * @limits idle --idle · memory 150 MiB
  *
- * The Python lab gave each client a thread (start_new_thread(clientthread, ...)) that blocked in
- * recv(). Bun has one thread and one event loop: it calls `data` with whatever arrived on any
- * connection, and what a thread kept in local variables lives in `socket.data`. Nothing may block,
- * so limits are events and timers: a client that stops reading its echoes is paused (we stop
- * reading from it until it catches up), one that stays quiet for --idle seconds is closed.
+ * The Python lab gave each client a thread that blocked in recv(). Bun has one thread and one
+ * event loop: it calls `data` with whatever arrived on any connection, and what a thread kept
+ * in its local variables lives in `socket.data`. Nothing may block, so limits are objects:
+ * an `Outbox` stops reading a client that does not read its echoes (lesson 07), an
+ * `IdleTimer` closes one that sends no whole line for --idle seconds (lesson 06).
  */
-import type { Socket, TCPSocketListener } from "bun";
-import { formatEndpoint, listenOrExit, parseServerArgs, stopOnSignals } from "./cli.ts";
-import { Outbox } from "./02-accept.ts";
-import { LineBuffer, LineTooLongError, MAX_LINE_BYTES } from "./03-echo-once.ts";
+import { command, flag, peerOf, serve } from "../lib/cli.ts";
+import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "../lib/stream.ts";
 
-/** One client's state: what a thread per client would have kept in its local variables. */
-interface Connection {
-  number: number;
-  peer: string;
-  lines: LineBuffer;
-  outbox: Outbox;
-  echoed: number;
-  bytesIn: number;
-  paused: boolean;
-  idle: Timer;
-}
-
-export interface ManyOptions {
-  maxLineBytes?: number;
-  idleMs?: number;
-  /** Echoes a client has not read yet; past this we stop reading from it. */
-  maxPendingBytes?: number;
-  log?: (message: string) => void;
-}
-
-export type ConnectionStats = Omit<Connection, "lines" | "outbox" | "idle"> & {
-  pendingBytes: number;
-};
-
+/** Echoes every client's lines, all clients at once, until Ctrl-C. */
 export function serveMany(
   host: string,
   port: number,
-  options: ManyOptions = {},
-): { listener: TCPSocketListener<Connection>; connections: () => ConnectionStats[] } {
-  const { maxLineBytes = MAX_LINE_BYTES, idleMs = 60_000, maxPendingBytes = 2 ** 20 } = options;
-  const log = options.log ?? (() => {});
-  const live = new Set<Socket<Connection>>();
+  { maxLineBytes = MAX_LINE_BYTES, idleMs = 60_000, log = (_: string) => {} } = {},
+) {
   let connected = 0;
-
-  const sayAndClose = (socket: Socket<Connection>, message: string, why: string): void => {
-    if (socket.data.outbox.finished) return; // already saying goodbye
-    socket.data.outbox.send(message);
-    socket.data.outbox.finish();
-    log(`client #${socket.data.number}: ${why}`);
-  };
-
-  const listener = Bun.listen<Connection>({
+  // allowHalfOpen: after the client's FIN we still owe it its last line and a goodbye.
+  const listener = Bun.listen<Client | undefined>({
     hostname: host,
     port,
-    allowHalfOpen: true, // after the client's FIN we still owe it a goodbye line
+    allowHalfOpen: true,
     socket: {
       open(socket) {
         const number = ++connected;
-        const peer = formatEndpoint(socket.remoteAddress, socket.remotePort);
-        // Our own idle timer: socket.timeout() is coarse and not reset by traffic.
-        const idle = setTimeout(() => {
-          sayAndClose(socket, `idle for ${idleMs / 1000} s: closing\n`, "idle, so closed");
-        }, idleMs);
-        const lines = new LineBuffer(maxLineBytes);
-        const outbox = new Outbox(socket);
-        socket.data = { number, peer, lines, outbox, echoed: 0, bytesIn: 0, paused: false, idle };
-        live.add(socket);
-        outbox.send(`hello client #${number}: every line comes back; end your input to leave\n`);
-        log(`client #${number} (${peer}) connected; ${live.size} connected now`);
+        log(`client #${number} (${peerOf(socket)}) connected`);
+        const bye = () => goodbye(client, `idle for ${idleMs / 1000} s: closing\n`, "idle");
+        const client: Client = {
+          number,
+          lines: new LineReader(maxLineBytes, (bytes) => bytes),
+          outbox: new Outbox(socket),
+          idle: new IdleTimer(idleMs, bye),
+          echoed: 0,
+        };
+        socket.data = client;
+        client.outbox.send(
+          `hello client #${number}: every line comes back; end your input to leave\n`,
+        );
       },
       data(socket, chunk) {
         const client = socket.data;
-        if (client.outbox.finished) return; // being closed: drop what it still sends
-        client.idle.refresh();
-        client.bytesIn += chunk.length;
-        try {
-          for (const line of client.lines.push(chunk)) {
-            client.outbox.send(Buffer.concat([line, Buffer.from("\n")]));
-            client.echoed++;
-          }
-        } catch (error) {
-          if (!(error instanceof LineTooLongError)) throw error;
-          return sayAndClose(socket, `error: ${error.message}; closing\n`, error.message);
-        }
-        // Backpressure: if it does not read its echoes, stop reading what it sends. Its bytes
-        // then wait in the kernel, its own writes block, and our memory for it stays bounded.
-        if (!client.paused && client.outbox.pendingBytes > maxPendingBytes) {
-          socket.pause();
-          client.paused = true;
+        if (!client || client.outbox.ended) return;
+        // The echoes of one read leave together, in one buffer: not an object per line.
+        const echoes: Buffer[] = [];
+        for (const line of client.lines.push(chunk)) echoes.push(line, NEWLINE);
+        echo(client, echoes);
+        const tooLong = `error: line longer than ${maxLineBytes} bytes; closing\n`;
+        if (client.lines.tooLong)
+          goodbye(client, tooLong, `sent a line over ${maxLineBytes} bytes`);
+        // It does not read its echoes: the Outbox stops reading it until it does.
+        if (client.outbox.full)
           log(`client #${client.number} is not reading: stopped reading from it`);
-        }
       },
       drain(socket) {
-        const client = socket.data;
-        client.outbox.flush();
-        client.idle.refresh(); // it is reading: that is activity too
-        if (client.paused && client.outbox.pendingBytes === 0) {
-          socket.resume();
-          client.paused = false;
-          log(`client #${client.number} caught up: reading from it again`);
-        }
+        socket.data?.outbox.flush();
       },
       end(socket) {
-        sayAndClose(socket, `you sent ${socket.data.echoed} line(s), bye\n`, "ended its input");
+        const client = socket.data;
+        if (!client || client.outbox.ended) return;
+        // The client closed its side: a last line without "\n" is still a line.
+        const last = client.lines.rest();
+        if (last !== undefined) echo(client, [last, NEWLINE]);
+        goodbye(client, `you sent ${client.echoed} line(s), bye\n`, "ended its input");
       },
       close(socket) {
-        clearTimeout(socket.data.idle);
-        live.delete(socket);
-        log(`client #${socket.data.number} left; ${live.size} connected now`);
+        socket.data?.idle.stop();
+        if (socket.data) log(`client #${socket.data.number} left`);
       },
     },
   });
 
-  const connections = (): ConnectionStats[] =>
-    [...live].map(({ data }) => {
-      const { number, peer, echoed, bytesIn, paused } = data;
-      return { number, peer, echoed, bytesIn, paused, pendingBytes: data.outbox.pendingBytes };
-    });
-  return { listener, connections };
+  /** Whole lines came: echo them. Only a whole line counts as activity, never a lone byte. */
+  function echo(client: Client, echoes: Buffer[]): void {
+    if (echoes.length === 0) return;
+    client.outbox.send(Buffer.concat(echoes));
+    client.echoed += echoes.length / 2;
+    client.idle.touch();
+  }
+
+  function goodbye(client: Client, last: string, why: string): void {
+    if (client.outbox.ended) return;
+    client.outbox.send(last);
+    client.outbox.end();
+    client.idle.stop();
+    log(`client #${client.number}: ${why}, so closed after ${client.echoed} line(s)`);
+  }
+  return { tcp: listener, stop: () => listener.stop(true) };
 }
 
-const usage = `usage: bun run 04-server/05-many-at-once.ts [--host 127.0.0.1] [--port 5000] [--max-line 65536] [--idle 60]
+const NEWLINE = Buffer.from("\n");
 
-Echoes lines for any number of TCP clients at once, until Ctrl-C.
-  --host IP        address to listen on (127.0.0.1, ::1, 0.0.0.0, ...)
-  --port N         port to listen on, 0 = any free port (default 5000)
-  --max-line N     longest line accepted, in bytes (default ${MAX_LINE_BYTES})
-  --idle S         close a client silent for S seconds (default 60)`;
+/** One client's state: what a thread per client would have kept in local variables. */
+interface Client {
+  number: number;
+  lines: LineReader<Buffer>;
+  outbox: Outbox;
+  idle: IdleTimer;
+  echoed: number;
+}
+
+const cli = command(
+  "04-server/05-many-at-once.ts",
+  "Echoes lines for any number of TCP clients at once, until Ctrl-C.",
+  {
+    host: flag.listen("127.0.0.1"),
+    port: flag.port(5000, "port to listen on; 0 takes any free one"),
+    "max-line": flag.whole(MAX_LINE_BYTES, "longest line accepted, in bytes", { min: 1 }),
+    idle: flag.whole(60, "seconds a client may go without a whole line", { min: 1, max: 1e6 }),
+  },
+);
 
 if (import.meta.main) {
-  const defaults = { "max-line": MAX_LINE_BYTES, idle: 60 };
-  const { host, port, counts } = parseServerArgs(usage, defaults);
-  const options = { maxLineBytes: counts["max-line"], idleMs: counts.idle * 1000 };
-  const { listener } = listenOrExit(
-    () => serveMany(host, port, { ...options, log: console.log }),
-    host,
-    port,
-  );
-  stopOnSignals(() => listener.stop(true)); // before `listening on`: see cli.ts
-  console.log(`listening on ${formatEndpoint(listener.hostname, listener.port)} (tcp)`);
+  const { host, port, "max-line": maxLine, idle } = cli.parse();
+  const start = () =>
+    serveMany(host, port, { maxLineBytes: maxLine, idleMs: idle * 1000, log: console.log });
+  await serve(host, port, start, "try  nc HOST PORT  in several terminals at once");
 }

@@ -2,15 +2,16 @@
  * Chapter 04 against third-party peers. Our daytime and echo clients talk to a real inetd's
  * built-in services (xinetd's `daytime` and `echo`, TCP and UDP), started here in the
  * foreground on ports from freePort(); and our echo, daytime and TCP+UDP servers are driven
- * by real clients, ncat and socat. A missing binary skips, naming its Debian package.
+ * by real clients, ncat and socat, as the chapter's README tells a student to type them. A
+ * missing binary skips, naming its Debian package.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { askDaytime } from "../../04-server/09-daytime-client.ts";
-import { checkEcho } from "../../04-server/11-echo-client.ts";
+import { askDaytime } from "../../04-server/12-daytime-client.ts";
+import { checkEcho } from "../../04-server/14-echo-client.ts";
 import { freePort, hasCommand, runLesson, startLesson, SLOW_TEST_MS } from "../helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "interop-04-"));
@@ -128,23 +129,22 @@ describe.skipIf(!hasCommand("xinetd"))(
     });
 
     test("checkEcho: 1 MiB of random bytes over TCP, and a datagram over UDP, come back exactly", async () => {
-      const peer = { host: "127.0.0.1", port: ports.echo };
       const payload = crypto.getRandomValues(new Uint8Array(65_536));
       const chunks = Array.from({ length: 16 }, () => payload);
-      const tcp = await checkEcho("tcp", peer, chunks);
+      const tcp = await checkEcho("tcp", "127.0.0.1", ports.echo, chunks);
       expect(tcp).toMatchObject({
         sentBytes: 1_048_576,
         receivedBytes: 1_048_576,
         identical: true,
       });
-      const udp = await checkEcho("udp", peer, [Buffer.from("one datagram")]);
+      const udp = await checkEcho("udp", "127.0.0.1", ports.echo, [Buffer.from("one datagram")]);
       expect(udp).toMatchObject({ sentBytes: 12, receivedBytes: 12, identical: true });
     });
 
     test(
       "the spawned clients, as a student runs them against a real inetd",
       async () => {
-        const daytime = await runLesson("04-server/09-daytime-client.ts", [
+        const daytime = await runLesson("04-server/12-daytime-client.ts", [
           "--host",
           "127.0.0.1",
           "--port",
@@ -157,7 +157,7 @@ describe.skipIf(!hasCommand("xinetd"))(
           new RegExp(`127\\.0\\.0\\.1:${ports.daytime} \\(udp\\) says: .*\\d\\d:\\d\\d`),
         );
         const echo = await runLesson(
-          "04-server/11-echo-client.ts",
+          "04-server/14-echo-client.ts",
           ["--port", String(ports.echo)],
           {
             input: "typed at xinetd\n",
@@ -176,7 +176,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("ncat"))(
     "ncat sends 1 MiB to our echo server and gets it back (needs Debian package ncat)",
     async () => {
-      await using server = startLesson("04-server/10-echo-server.ts", ["--port", "0"]);
+      await using server = startLesson("04-server/13-echo-server.ts", ["--port", "0"]);
       const { port } = await server.listening("tcp");
       const payload = crypto.getRandomValues(new Uint8Array(1_048_576));
       // ncat half-closes when its input ends and prints what comes back until we close.
@@ -190,7 +190,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("socat"))(
     "socat: our echo over UDP, our daytime over TCP and UDP (needs Debian package socat)",
     async () => {
-      await using echo = startLesson("04-server/10-echo-server.ts", [
+      await using echo = startLesson("04-server/13-echo-server.ts", [
         "--port",
         "0",
         "--protocol",
@@ -203,12 +203,17 @@ describe("our servers driven by real clients", () => {
       );
       expect(echoed.stdout.toString()).toBe("socat datagram");
 
-      await using daytime = startLesson("04-server/08-daytime-server.ts", ["--port", "0"]);
+      await using daytime = startLesson("04-server/11-daytime-server.ts", ["--port", "0"]);
       const tcp = await daytime.listening("tcp");
       const udp = await daytime.listening("udp");
       const overTcp = await runTool(["socat", "-u", `TCP:127.0.0.1:${tcp.port}`, "-"], "");
       expect(Date.parse(overTcp.stdout.toString())).toBeGreaterThan(Date.now() - 60_000);
-      const overUdp = await runTool(["socat", "-t", "1", "-", `UDP:127.0.0.1:${udp.port}`], "\n");
+      // Padded: the server never answers a datagram smaller than its answer (31 bytes).
+      const request = "what time is it?\n".padEnd(64);
+      const overUdp = await runTool(
+        ["socat", "-t", "1", "-", `UDP:127.0.0.1:${udp.port}`],
+        request,
+      );
       expect(overUdp.stdout.toString()).toMatch(/^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n$/);
     },
     SLOW_TEST_MS,
@@ -217,19 +222,54 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("ncat") || !hasCommand("socat"))(
     "ncat and socat talk to the TCP+UDP server; one's exit leaves the server up (needs Debian packages ncat, socat)",
     async () => {
-      await using server = startLesson("04-server/12-dual-server.ts", ["--port", "0"]);
+      await using server = startLesson("04-server/15-dual-server.ts", ["--port", "0"]);
       const tcp = await server.listening("tcp");
       const udp = await server.listening("udp");
       const first = await runTool(["ncat", "127.0.0.1", String(tcp.port)], "hello\r\nexit\n");
       expect(first.stdout.toString()).toBe("server (TCP) received: hello\nserver (TCP): goodbye\n");
       const second = await runTool(["ncat", "127.0.0.1", String(tcp.port)], "again\n");
       expect(second.stdout.toString()).toBe("server (TCP) received: again\n");
+      // Padded with spaces, so that the reply is not bigger than the request.
       const datagram = await runTool(
         ["socat", "-t", "1", "-", `UDP:127.0.0.1:${udp.port}`],
-        "exit\n",
+        "exit".padEnd(64),
       );
       expect(datagram.stdout.toString()).toBe("server (UDP): goodbye");
       expect(server.proc.exitCode).toBeNull();
     },
+  );
+
+  test.skipIf(!hasCommand("ncat") || !hasCommand("socat"))(
+    "the README's UDP recipes: a datagram padded by printf gets the time, and the Informe's reply; unpadded, nothing (needs Debian packages ncat, socat)",
+    async () => {
+      await using daytime = startLesson("04-server/11-daytime-server.ts", [
+        "--port",
+        "0",
+        "--protocol",
+        "udp",
+      ]);
+      const time = await daytime.listening("udp");
+      // nc stops at the end of its input, maybe before the reply: the sleep keeps it listening.
+      const overNc = await runTool(
+        ["sh", "-c", `(printf '%-64s'; sleep 1) | nc -u 127.0.0.1 ${time.port}`],
+        "",
+      );
+      expect(overNc.stdout.toString()).toMatch(/ GMT\r\n$/);
+      const bare = await runTool(["socat", "-t", "1", "-", `UDP:127.0.0.1:${time.port}`], "\n");
+      expect(bare.stdout.toString()).toBe("");
+      await using dual = startLesson("04-server/15-dual-server.ts", ["--port", "0"]);
+      const udp = await dual.listening("udp");
+      const hello = await runTool(
+        ["sh", "-c", `printf '%-64s' hello | socat -t1 - UDP:127.0.0.1:${udp.port}`],
+        "",
+      );
+      expect(hello.stdout.toString()).toBe("server (UDP) received: hello");
+      const overNcToo = await runTool(
+        ["sh", "-c", `(printf '%-64s' hello; sleep 1) | nc -u 127.0.0.1 ${udp.port}`],
+        "",
+      );
+      expect(overNcToo.stdout.toString()).toBe("server (UDP) received: hello");
+    },
+    SLOW_TEST_MS,
   );
 });
