@@ -4,7 +4,7 @@
  * @run bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients N] [--queue 10] [--max-line 65536] [--idle 60]
  * @python server-04.py
  * @serves tcp "hello\n" -> /hello\n/
- * @limits one at a time · memory 100 MiB
+ * @limits one at a time · idle --idle · memory 100 MiB
  *
  * The Python lab looped accept() ten times: while it echoed one client, the next sat in the
  * kernel's backlog. Bun accepts every connection itself, so here the waiting is explicit: a

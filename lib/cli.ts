@@ -25,7 +25,11 @@ export function endpoint(host: string | undefined, port: number | undefined): st
   return shown.includes(":") ? `[${shown}]:${port ?? "?"}` : `${shown}:${port ?? "?"}`;
 }
 
-/** Where a peer is. A client that resets at once may be gone before Bun learns its address. */
+/**
+ * Where a peer is. Bun asks the kernel on each read of `remoteAddress`: for a client that
+ * reset at once it may already be gone (then `?`), and after `end()` it can be gone too. So
+ * read it once, first thing in `open`, and keep it.
+ */
 export function peerOf(socket: Socket<unknown>): string {
   return endpoint(socket.remoteAddress, socket.remotePort);
 }
