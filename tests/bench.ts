@@ -5,7 +5,7 @@
  *
  *   bun run bench [chapter-prefix...]     e.g. `bun run bench 01 04`
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export interface BenchRow {
@@ -63,3 +63,16 @@ const line = (row: BenchRow): string =>
 console.log(line(header));
 console.log(widths.map((width) => "-".repeat(width)).join("-|-"));
 for (const row of rows) console.log(line(row));
+
+// The hostile battery (bun test tests/hostile) writes its own figures: show where, and how
+// fresh they are, so the speed report and the robustness report are read together.
+const hostile = join(import.meta.dir, "..", ".reports", "hostile.md");
+if (existsSync(hostile)) {
+  const age = Math.round((Date.now() - statSync(hostile).mtimeMs) / 60_000);
+  console.log(
+    `\nthe hostile battery's figures (RSS, latency under attack, loop datagrams): ${hostile}, written ${age} min ago by bun test tests/hostile`,
+  );
+} else
+  console.log(
+    "\nthe hostile battery's figures: run bun test tests/hostile to write .reports/hostile.md",
+  );
