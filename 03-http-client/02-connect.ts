@@ -12,7 +12,7 @@
 import type { Socket } from "bun";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { command, fail, flag, startServer } from "../lib/cli.ts";
+import { command, fail, flag, peerOrStart } from "../lib/cli.ts";
 import { connect, endpoint, whyConnectFailed } from "../lib/cli.ts";
 
 /** Connects to the first address of `host` that accepts, giving each `timeoutMs`. */
@@ -47,7 +47,7 @@ export const ends = (socket: Socket<undefined>) => ({
   remote: { address: socket.remoteAddress, port: socket.remotePort },
 });
 
-const PRACTICE = new URL("09-practice-server.ts", import.meta.url).href;
+const PRACTICE = new URL("10-practice-server.ts", import.meta.url).href;
 
 if (import.meta.main) {
   const cli = command("03-http-client/02-connect.ts", "Connects over TCP, shows both ends.", {
@@ -58,19 +58,18 @@ if (import.meta.main) {
   });
   const args = cli.parse();
   // With neither --host nor --port: the practice server, started in a process of its own.
-  const practice = args.host || args.port ? undefined : await startServer(PRACTICE);
-  if (practice && !args.json)
-    console.log(`(no --host: started the practice server on 127.0.0.1:${practice.port})`);
-  const host = practice?.host ?? args.host ?? "127.0.0.1";
-  const port = practice?.port ?? args.port ?? 80;
+  const peer = await peerOrStart(args, { serverFile: PRACTICE, defaultPort: 80 });
+  const { host, port } = peer;
   const { socket, ms } = await connectTo(host, port, args.timeout * 1000).catch(async (error) =>
     fail(await whyConnectFailed(error, host, port)),
   );
   const { local, remote } = ends(socket);
   socket.end();
-  await practice?.stop();
+  await peer.local?.stop();
   if (args.json)
-    console.log(JSON.stringify({ host, port, practice: !!practice, local, remote, connectMs: ms }));
+    console.log(
+      JSON.stringify({ host, port, practice: !!peer.local, local, remote, connectMs: ms }),
+    );
   else
     console.log(`connected to ${host} port ${port} in ${ms} ms, and closed again
   our end:   ${endpoint(local.address, local.port)} (${local.family}; the kernel picked the port)

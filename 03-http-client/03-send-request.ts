@@ -7,68 +7,12 @@
  * An HTTP/1.1 request is text in lines that end with CRLF (\r\n): the request line, a Host
  * header (one address serves many sites), and an empty line for "that is all". We also ask
  * for `Connection: close`: otherwise the server keeps the connection open for a next
- * request, and "read until the end" (next lesson) never ends. And sending is a loop, like
- * Python's sendall(): write() may take less than it was given, the rest waits for `drain`.
+ * request, and "read until the end" (lesson 05) never ends. lib's connectLines() sends it
+ * and reads the reply a line at a time; the first line says whether the server understood.
  */
-import type { Socket } from "bun";
-import { command, connect, fail, flag, startServer } from "../lib/cli.ts";
-import { UsageError, whyConnectFailed } from "../lib/cli.ts";
-import { LineReader } from "../lib/stream.ts";
-
-/** Connects, sends `request` with sendAll, and resolves with the first line of the reply. */
-export async function sendRequest(host: string, port: number, request: string) {
-  const reader = new LineReader(8192);
-  const firstLine = Promise.withResolvers<string>();
-  // Awaited once the request is sent: a close before then must not count as unhandled.
-  firstLine.promise.catch(() => {});
-  let wake = (_open: boolean): void => {};
-  const socket = await connect(host, port, {
-    // The line may come in pieces: the reader keeps them until its "\n".
-    data(_socket, chunk) {
-      for (const line of reader.push(chunk)) firstLine.resolve(line);
-      if (reader.tooLong) firstLine.reject(new Error("the reply's first line is over 8 KiB"));
-    },
-    drain: () => wake(true),
-    close() {
-      wake(false);
-      firstLine.reject(new Error("the server closed the connection without a reply"));
-    },
-  });
-  const drained = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      wake = resolve;
-    });
-  try {
-    const sent = await sendAll(socket, Buffer.from(request, "latin1"), drained);
-    return { ...sent, firstLine: await firstLine.promise };
-  } finally {
-    socket.end();
-  }
-}
-
-/**
- * Like Python's sendall(): writes until every byte is taken. When the kernel's send buffer
- * is full, `drained()` waits for room (true), or for the close (false).
- */
-export async function sendAll(
-  socket: Socket<undefined>,
-  data: Uint8Array,
-  drained: () => Promise<boolean>,
-) {
-  let rest = data;
-  let writes = 0;
-  let waits = 0;
-  for (;;) {
-    const written = socket.write(rest);
-    writes++;
-    if (written < 0) throw new Error("the server closed the connection while we were sending");
-    rest = rest.subarray(written);
-    if (rest.length === 0) return { writes, waits };
-    waits++;
-    if (!(await drained()))
-      throw new Error("the server closed the connection while we were sending");
-  }
-}
+import { command, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
+import { connectLines } from "../lib/lines.ts";
+import { checkPath } from "./https.ts";
 
 /** The request head, byte for byte. `defaultPort` is the scheme's, which Host leaves out. */
 export function buildRequest({ method = "GET", host, port, path = "/", defaultPort = 80 }: Target) {
@@ -86,15 +30,22 @@ export function buildRequest({ method = "GET", host, port, path = "/", defaultPo
 
 type Target = { method?: string; host: string; port: number; path?: string; defaultPort?: number };
 
-/** A path for the request line: starts with /, no spaces or control characters. */
-export function checkPath(path: string): string {
-  if (/^\/[\x21-\x7e]*$/.test(path)) return path;
-  throw new UsageError(
-    `--path must start with / and hold no spaces or control characters (got "${path}")`,
-  );
+/** Connects, sends `request`, and resolves with the first line of the reply. */
+export async function sendRequest(host: string, port: number, request: string): Promise<string> {
+  const server = await connectLines(host, port, { maxLineBytes: 8192 });
+  server.send(request);
+  try {
+    // The line may come in pieces: connectLines keeps them until its "\n".
+    const firstLine = await server.next();
+    if (firstLine === undefined)
+      throw new Error("the server closed the connection without a reply");
+    return firstLine;
+  } finally {
+    server.close();
+  }
 }
 
-const PRACTICE = new URL("09-practice-server.ts", import.meta.url).href;
+const PRACTICE = new URL("10-practice-server.ts", import.meta.url).href;
 
 if (import.meta.main) {
   const cli = command("03-http-client/03-send-request.ts", "Sends a GET written by hand.", {
@@ -104,20 +55,16 @@ if (import.meta.main) {
     json: flag.bool("print one JSON document instead of text"),
   });
   const args = cli.parse();
-  const practice = args.host || args.port ? undefined : await startServer(PRACTICE);
-  if (practice && !args.json)
-    console.log(`(no --host: started the practice server on 127.0.0.1:${practice.port})`);
-  const host = practice?.host ?? args.host ?? "127.0.0.1";
-  const port = practice?.port ?? args.port ?? 80;
+  const { host, port, local } = await peerOrStart(args, { serverFile: PRACTICE, defaultPort: 80 });
   const request = buildRequest({ host, port, path: args.path });
-  const { writes, waits, firstLine } = await sendRequest(host, port, request).catch(async (error) =>
+  const firstLine = await sendRequest(host, port, request).catch(async (error) =>
     fail(error.code ? await whyConnectFailed(error, host, port) : error.message),
   );
-  await practice?.stop();
-  const bytes = request.length;
-  if (args.json) console.log(JSON.stringify({ request, bytes, writes, waits, firstLine }, null, 2));
-  else
-    console.log(`${request.replaceAll("\r\n", "\\r\\n\n")}
-sent ${bytes} bytes in ${writes} write(s), after ${waits} wait(s) for drain
-the server's first line: ${firstLine}`);
+  await local?.stop();
+  if (args.json)
+    console.log(JSON.stringify({ request, bytes: request.length, firstLine }, null, 2));
+  else {
+    console.log(request.replaceAll("\r\n", "\\r\\n\n"));
+    console.log(`sent ${request.length} bytes; the server's first line: ${firstLine}`);
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * An HTTP/1.1 response parser (RFC 9112) for the chapter's client, 06-http-client.ts.
+ * An HTTP/1.1 response parser (RFC 9112) for the chapter's clients, 12-http-client.ts and
+ * 13-http-get.ts.
  *
  * It is fed bytes as they arrive, in pieces of any size: a status line or a header may
  * be split across two `data` events, and one event may hold the end of the headers and
@@ -14,6 +15,9 @@
  * Every line, each head and the body have a size limit, so a hostile server cannot make
  * it hold unbounded bytes. Anything it cannot frame safely, or that passes a limit, is an
  * `HttpResponseError` whose message is one sentence for a person: what was wrong.
+ *
+ * A client drives it from its socket's handlers with `feed()`, which never throws, and
+ * awaits `complete`: whole at the end of its framing, or the sentence for what went wrong.
  */
 
 export class HttpResponseError extends Error {
@@ -93,6 +97,7 @@ export class ResponseParser {
   /** Bytes of the head (or trailers) so far: line limits alone do not bound folded lines. */
   private headBytes = 0;
   private readonly limits: ResponseLimits;
+  private readonly settled = Promise.withResolvers<void>();
 
   constructor(
     private readonly method: string,
@@ -100,6 +105,36 @@ export class ResponseParser {
     limits: Partial<ResponseLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    // Nobody may be waiting yet (a connection refused before the request was sent):
+    // that rejection is not "unhandled", whoever awaits `complete` later still gets it.
+    this.settled.promise.catch(() => {});
+  }
+
+  /**
+   * Resolves once the whole response has arrived (the end of its framing, not the close),
+   * or rejects with the first error: a malformed response, or what `fail()` was given.
+   */
+  get complete(): Promise<void> {
+    return this.settled.promise;
+  }
+
+  /**
+   * For a socket's handlers: `feed(chunk)` pushes bytes, `feed()` says the server closed.
+   * It never throws: an error rejects `complete` instead.
+   */
+  feed(chunk?: Uint8Array): void {
+    try {
+      if (chunk === undefined) this.end();
+      else this.push(chunk);
+      if (this.done) this.settled.resolve();
+    } catch (error) {
+      this.settled.reject(error);
+    }
+  }
+
+  /** Gives up from outside (a timeout, say): `complete` rejects with `error`. */
+  fail(error: Error): void {
+    this.settled.reject(error);
   }
 
   /** True once the whole response (head, body and trailers) has arrived. */

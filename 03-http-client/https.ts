@@ -3,7 +3,8 @@
  * points, and how to reach it. An https URL means TLS, and the check that makes TLS worth
  * having (section 4.3.4): encryption alone hides the traffic from everyone but an impostor,
  * so the server's certificate must also be signed by an authority we trust and name the host
- * we asked for. Read it with lesson 10-tls; lessons 11 and 12 open their URLs with it.
+ * we asked for. Read it with lesson 11-tls; lessons 12 and 13 open their URLs with it, and
+ * lessons 03 and 05 check their `--path` with `checkPath()`.
  *
  * Bun's `rejectUnauthorized` has had bugs (#33754, #33846), and with it a bad certificate
  * closes the socket with nothing to report; so every handshake is let finish, and the
@@ -22,6 +23,14 @@ export function parseUrl(text: string, tls = false): URL | string {
   if (!/^https?:$/.test(url.protocol)) return `only http(s):// URLs, not ${url.protocol}//`;
   if (tls) url.protocol = "https:";
   return url;
+}
+
+/** A path for a request line (`--path`): starts with /, no spaces or control characters. */
+export function checkPath(path: string): string {
+  if (/^\/[\x21-\x7e]*$/.test(path)) return path;
+  throw new UsageError(
+    `--path must start with / and hold no spaces or control characters (got "${path}")`,
+  );
 }
 
 /**
@@ -47,6 +56,15 @@ export interface TlsOptions {
   insecure?: boolean;
   /** For the connection and the handshake together. */
   timeoutMs?: number;
+}
+
+/** A request's method and its bounds, for the clients of lessons 12 and 13. */
+export interface RequestOptions extends TlsOptions {
+  method?: "GET" | "HEAD";
+  /** Give up when the server sends nothing for this long. */
+  idleMs?: number;
+  /** Refuse a body larger than this many bytes. */
+  maxBytes?: number;
 }
 
 /** What the handshake settled, read at once: once the peer has closed, Bun has no session. */

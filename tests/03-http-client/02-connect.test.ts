@@ -107,7 +107,8 @@ describe("02-connect: a TCP connection and its two ends", () => {
   test("run as a student: the practice server by default, both ends, --json, the errors", async () => {
     const plain = await runLesson(FILE);
     expect(plain.code).toBe(0);
-    const port = plain.stdout.match(/started the practice server on 127\.0\.0\.1:(\d+)/)?.[1];
+    const started = /started 03-http-client\/10-practice-server\.ts on 127\.0\.0\.1:(\d+)/;
+    const port = plain.stderr.match(started)?.[1];
     expect(port).toBeDefined();
     expect(plain.stdout).toMatch(
       new RegExp(`connected to 127\\.0\\.0\\.1 port ${port} in [\\d.]+ ms`),

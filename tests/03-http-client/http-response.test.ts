@@ -243,4 +243,32 @@ describe("http-response.ts: the parser, fed bytes in pieces of any size", () => 
       "the body passed the limit of 10 bytes (raise --max-bytes to accept more)",
     );
   });
+
+  test("feed() for a socket's handlers: never throws; `complete` settles at the framing's end", async () => {
+    const whole = new ResponseParser("GET");
+    whole.feed(Buffer.from("HTTP/1.1 200 OK\r\nContent-Le"));
+    whole.feed(Buffer.from("ngth: 2\r\n\r\nok and bytes after it"));
+    // Complete before any close: the Content-Length said where the body ends.
+    await whole.complete;
+    expect({ done: whole.done, bytes: whole.bodyBytes }).toEqual({ done: true, bytes: 2 });
+    whole.feed();
+
+    const closeFramed = new ResponseParser("GET");
+    closeFramed.feed(Buffer.from("HTTP/1.1 200 OK\r\n\r\nuntil the close"));
+    expect(closeFramed.done).toBe(false);
+    closeFramed.feed();
+    await closeFramed.complete;
+
+    const broken = new ResponseParser("GET");
+    expect(() =>
+      broken.feed(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab")),
+    ).not.toThrow();
+    broken.feed();
+    await expect(broken.complete).rejects.toThrow(
+      "the body is shorter than announced: the server closed the connection after 2 bytes of the 9 its Content-Length promised",
+    );
+    const given = new ResponseParser("GET");
+    given.fail(new Error("nothing for 10 s"));
+    await expect(given.complete).rejects.toThrow("nothing for 10 s");
+  });
 });

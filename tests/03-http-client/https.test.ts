@@ -1,10 +1,10 @@
-// https.ts: what an http(s) URL means, how it is opened (TCP, or TLS checked by us), and the
-// PEM file behind --ca. Each thing that will not do is one sentence.
+// https.ts: what an http(s) URL means, how it is opened (TCP, or TLS checked by us), the
+// PEM file behind --ca, and a request line's --path. What will not do is one sentence.
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openUrl, parseUrl, readPem } from "../../03-http-client/https.ts";
+import { checkPath, openUrl, parseUrl, readPem } from "../../03-http-client/https.ts";
 import { UsageError } from "../../lib/cli.ts";
 import { closedPort, tracker } from "../helpers.ts";
 import { CA, PRACTICE_CERT } from "./raw-server.ts";
@@ -62,5 +62,15 @@ describe("https.ts: URLs, how they are opened, and --ca", () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+
+  test("a --path for a request line: starts with /, no spaces or control characters", () => {
+    expect(checkPath("/a/b?c=d")).toBe("/a/b?c=d");
+    for (const path of ["a", "/a b", "/a\r\nX: y", ""])
+      expect(() => checkPath(path)).toThrow(
+        new UsageError(
+          `--path must start with / and hold no spaces or control characters (got "${path}")`,
+        ),
+      );
   });
 });

@@ -17,8 +17,8 @@ test("the tour plays every lesson over loopback and exits 0", async () => {
     tour.exited,
   ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  for (let lesson = 1; lesson <= 12; lesson++)
+  for (let lesson = 1; lesson <= 13; lesson++)
     expect(stdout).toContain(`$ bun run 03-http-client/${String(lesson).padStart(2, "0")}-`);
-  expect(stdout).toContain("$ bun run 03-http-client/11-http-client.ts /chunked");
+  expect(stdout).toContain("$ bun run 03-http-client/12-http-client.ts /chunked");
   expect(stdout).toContain('bad chunk size line "zz"');
 }, 90_000);

@@ -17,8 +17,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { httpRequest } from "../../03-http-client/11-http-client.ts";
-import { PRACTICE_CERT } from "../../03-http-client/09-practice-server.ts";
+import { httpRequest } from "../../03-http-client/12-http-client.ts";
+import { PRACTICE_CERT } from "../../03-http-client/10-practice-server.ts";
 import { freePort, hasCommand, runLesson } from "../helpers.ts";
 
 const ready = hasCommand("nginx") && hasCommand("curl");
@@ -184,7 +184,7 @@ async function curl(
 
 /** Our copy, through the lesson as a student runs it: --output FILE --json. */
 async function ours(url: string, file: string, extra: string[] = []) {
-  const run = await runLesson("03-http-client/12-http-get.ts", [
+  const run = await runLesson("03-http-client/13-http-get.ts", [
     url,
     "--output",
     file,
@@ -253,14 +253,14 @@ describe.skipIf(!ready)(
         expect(mine.report.tls).toMatchObject({ verified: true, problem: null });
         expect(mine.body.equals(theirs.body)).toBe(true);
       }
-      const untrusted = await runLesson("03-http-client/12-http-get.ts", [
+      const untrusted = await runLesson("03-http-client/13-http-get.ts", [
         `https://127.0.0.1:${tlsPort}/index.html`,
       ]);
       expect(untrusted.code).toBe(1);
       expect(untrusted.stderr.trim()).toBe(
         "the certificate of 127.0.0.1 is self-signed, so nobody vouches for it: if you trust it, pass it with --ca FILE (or --insecure)",
       );
-      const plainToTls = await runLesson("03-http-client/12-http-get.ts", [
+      const plainToTls = await runLesson("03-http-client/13-http-get.ts", [
         `http://127.0.0.1:${tlsPort}/`,
       ]);
       expect(plainToTls.code).toBe(0); // nginx answers plain HTTP on an ssl port with a 400 page

@@ -53,32 +53,38 @@ async function server(file: string, request: string, expect: RegExp): Promise<nu
 await client("01-resolve.ts", [], 0, /localhost has \d address/);
 await client("02-connect.ts", [], 0, /our end: /);
 await client("03-send-request.ts", [], 0, /the server's first line: HTTP\/1\.1 200 OK/);
-await client("04-read-raw.ts", ["--path", "/redirect"], 0, /HTTP\/1\.1 301 /);
 await client(
-  "05-read-limits.ts",
+  "04-send-all.ts",
+  [],
+  0,
+  /after \d+ wait\(s\) for drain\nthe server's first line: HTTP\/1\.1 200 OK/,
+);
+await client("05-read-raw.ts", ["--path", "/redirect"], 0, /HTTP\/1\.1 301 /);
+await client(
+  "06-read-limits.ts",
   ["--path", "/chunked", "--max-bytes", "100"],
   1,
   /passed 100 bytes/,
 );
-await server("06-correct-responses.ts", "/chunked", /transfer-encoding: chunked/i);
-await server("07-raw-responses.ts", "/trailers", /X-Checksum: 12 bytes/);
-await server("08-large-body.ts", "/large?bytes=200", /Content-Length: 200\r\n\r\nline 0000000000/);
-await server("09-practice-server.ts", "/", /\/broken\/stall\n/);
-await client("10-tls.ts", [], 0, /verified: yes/);
-await client("11-http-client.ts", ["/chunked"], 0, /framed by chunked/);
-await client("11-http-client.ts", ["/trailers", "--tls"], 0, /trailer X-Checksum: 12 bytes/);
-await client("11-http-client.ts", ["/early-hints"], 0, /\(skipped: 103 Early Hints\)/);
-await client("11-http-client.ts", ["/close", "--tls"], 0, /framed by close/);
-await client("12-http-get.ts", ["/redirect", "--json"], 0, /"status": 301/);
-await client("12-http-get.ts", ["/broken/chunk-size"], 1, /bad chunk size line "zz"/);
+await server("07-correct-responses.ts", "/chunked", /transfer-encoding: chunked/i);
+await server("08-raw-responses.ts", "/trailers", /X-Checksum: 12 bytes/);
+await server("09-large-body.ts", "/large?bytes=200", /Content-Length: 200\r\n\r\nline 0000000000/);
+await server("10-practice-server.ts", "/", /\/broken\/stall\n/);
+await client("11-tls.ts", [], 0, /verified: yes/);
+await client("12-http-client.ts", ["/chunked"], 0, /framed by chunked/);
+await client("12-http-client.ts", ["/trailers", "--tls"], 0, /trailer X-Checksum: 12 bytes/);
+await client("12-http-client.ts", ["/early-hints"], 0, /\(skipped: 103 Early Hints\)/);
+await client("12-http-client.ts", ["/close", "--tls"], 0, /framed by close/);
+await client("13-http-get.ts", ["/redirect", "--json"], 0, /"status": 301/);
+await client("13-http-get.ts", ["/broken/chunk-size"], 1, /bad chunk size line "zz"/);
 await client(
-  "12-http-get.ts",
+  "13-http-get.ts",
   ["/broken/stall", "--idle-timeout", "0.5"],
   1,
   /sent nothing for 0\.5 s/,
 );
 await client(
-  "12-http-get.ts",
+  "13-http-get.ts",
   ["/large", "--max-bytes", "100000"],
   1,
   /announces a body of 5242880/,

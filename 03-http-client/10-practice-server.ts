@@ -1,7 +1,7 @@
 /**
  * @title Practice server
- * @summary Lessons 06, 07 and 08 in one process: every practice path of the chapter, on three ports.
- * @run bun run 03-http-client/09-practice-server.ts [--host 127.0.0.1] [--port 8080] [--idle 60] [--tls]
+ * @summary Lessons 07, 08 and 09 in one process: every practice path of the chapter, on three ports.
+ * @run bun run 03-http-client/10-practice-server.ts [--host 127.0.0.1] [--port 8080] [--idle 60] [--tls]
  * @python new
  * @serves tcp "GET / HTTP/1.1\r\nHost: practice\r\n\r\n" -> "HTTP/1.1 200"
  * @serves tcp "GET /close HTTP/1.1\r\nHost: practice\r\n\r\n" -> "HTTP/1.1 200"
@@ -10,15 +10,16 @@
  *
  * One process may listen on several ports. Bun.serve's correct responses take --port, the
  * hand-written ones the next port, the large body the one after, and `/` lists every
- * practice URL. The clients start this when they are given no host: lessons 02 to 05 as a
+ * practice URL. The clients start this when they are given no host: lessons 02 to 06 as a
  * process of its own, the later ones in theirs. With --tls all three speak https with the
  * practice certificate, localhost-cert.pem, whose key is public: for practice, nothing else.
  */
 import { join } from "node:path";
 import { command, endpoint, flag, type Server, serve } from "../lib/cli.ts";
-import { PAGES, serveCorrectResponses } from "./06-correct-responses.ts";
-import { RAW_PATHS, startRawServer } from "./07-raw-responses.ts";
-import { startLargeBodyServer } from "./08-large-body.ts";
+import { PAGES, serveCorrectResponses } from "./07-correct-responses.ts";
+import { startRawServer } from "./08-raw-responses.ts";
+import { startLargeBodyServer } from "./09-large-body.ts";
+import { RAW_PATHS } from "./practice-responses.ts";
 
 export async function startPracticeServer(options: PracticeOptions = {}) {
   const { host = "127.0.0.1", port = 0, idle = 60, tls = false } = options;
@@ -48,7 +49,7 @@ export async function startPracticeServer(options: PracticeOptions = {}) {
 }
 
 type PracticeOptions = { host?: string; port?: number; idle?: number; tls?: boolean };
-/** What each of lessons 06, 07 and 08 returns: one listener, and how to stop it. */
+/** What each of lessons 07, 08 and 09 returns: one listener, and how to stop it. */
 type Listening = Server & { tcp: { port: number } };
 
 /** The chapter's self-signed certificate for localhost, 127.0.0.1 and ::1, and its key. */
@@ -57,7 +58,7 @@ const PRACTICE_KEY = join(import.meta.dir, "localhost-key.pem");
 const read = (file: string): Promise<string> => Bun.file(file).text();
 
 if (import.meta.main) {
-  const cli = command("03-http-client/09-practice-server.ts", "Serves every practice path.", {
+  const cli = command("03-http-client/10-practice-server.ts", "Serves every practice path.", {
     host: flag.listen("127.0.0.1"),
     port: flag.whole(8080, "first of three ports (0 for any free ones)", {
       max: 65_533,

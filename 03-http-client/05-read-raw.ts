@@ -1,17 +1,18 @@
 /**
  * @title Read the raw response
  * @summary Read what the server sends until it closes the connection, and print it as it came.
- * @run bun run 03-http-client/04-read-raw.ts [--host HOST] [--port PORT] [--path /] [--json]
+ * @run bun run 03-http-client/05-read-raw.ts [--host HOST] [--port PORT] [--path /] [--json]
  * @python socket-05.py
  *
  * Python called recv() until it returned nothing. Bun calls `data` with whatever has arrived;
  * how many events and how big is the network's choice, so we count them. We asked for
  * `Connection: close`, so the server's close is the end of the response. This trusts the
- * server to close, and to stop: lesson 05 bounds the wait and the size.
+ * server to close, and to stop: lesson 06 bounds the wait and the size.
  */
-import { command, connect, endpoint, fail, flag, startServer } from "../lib/cli.ts";
-import { UsageError, whyConnectFailed } from "../lib/cli.ts";
+import { command, connect, endpoint, fail, flag, peerOrStart } from "../lib/cli.ts";
+import { whyConnectFailed } from "../lib/cli.ts";
 import { Outbox } from "../lib/stream.ts";
+import { checkPath } from "./https.ts";
 
 /** Sends a GET for `path`, then keeps every piece that arrives until the server closes. */
 export async function readRaw(host: string, port: number, path: string): Promise<Buffer[]> {
@@ -28,41 +29,29 @@ export async function readRaw(host: string, port: number, path: string): Promise
       else closed.resolve(chunks);
     },
   });
-  // lib's Outbox is lesson 03's sendAll loop, written once: it keeps what write() did not take.
+  // lib's Outbox is lesson 04's sendAll loop, written once: it keeps what write() did not take.
   outbox = new Outbox(socket);
   outbox.send(`GET ${path} HTTP/1.1\r\nHost: ${endpoint(host, port)}\r\nConnection: close\r\n\r\n`);
   return closed.promise;
 }
 
-/** A path for the request line: starts with /, no spaces or control characters. */
-export function checkPath(path: string): string {
-  if (/^\/[\x21-\x7e]*$/.test(path)) return path;
-  throw new UsageError(
-    `--path must start with / and hold no spaces or control characters (got "${path}")`,
-  );
-}
-
-const PRACTICE = new URL("09-practice-server.ts", import.meta.url).href;
+const PRACTICE = new URL("10-practice-server.ts", import.meta.url).href;
 
 if (import.meta.main) {
-  const cli = command("03-http-client/04-read-raw.ts", "Prints a raw response as it came.", {
+  const cli = command("03-http-client/05-read-raw.ts", "Prints a raw response as it came.", {
     host: flag.host(undefined, "host name or IP address (default: the practice server)"),
     port: flag.port(undefined, "port (default 80, or the practice server's)", { min: 1 }),
     path: flag.text("/", "what to ask for", "PATH", checkPath),
     json: flag.bool("one JSON document: sizes, and the response in base64"),
   });
   const args = cli.parse();
-  const practice = args.host || args.port ? undefined : await startServer(PRACTICE);
-  if (practice && !args.json)
-    console.log(`(no --host: started the practice server on 127.0.0.1:${practice.port})`);
-  const host = practice?.host ?? args.host ?? "127.0.0.1";
-  const port = practice?.port ?? args.port ?? 80;
+  const { host, port, local } = await peerOrStart(args, { serverFile: PRACTICE, defaultPort: 80 });
   const started = performance.now();
   const chunks = await readRaw(host, port, args.path).catch(async (error: NodeJS.ErrnoException) =>
     fail(error.code ? await whyConnectFailed(error, host, port) : error.message),
   );
   const ms = Math.round(performance.now() - started);
-  await practice?.stop();
+  await local?.stop();
   const sizes = chunks.map((chunk) => chunk.length);
   const response = Buffer.concat(chunks);
   if (args.json) {

@@ -1,7 +1,7 @@
 /**
  * @title TLS
  * @summary Connect over TLS, as https does, check the server's certificate, and show who it says it is.
- * @run bun run 03-http-client/10-tls.ts [--host HOST] [--port PORT] [--ca FILE] [--insecure] [--timeout 5] [--json]
+ * @run bun run 03-http-client/11-tls.ts [--host HOST] [--port PORT] [--ca FILE] [--insecure] [--timeout 5] [--json]
  * @python new
  *
  * TLS runs over the same TCP connection: a handshake agrees on keys, and the server shows a
@@ -12,7 +12,7 @@
  */
 import type { Socket } from "bun";
 import { command, endpoint, fail, flag, whyConnectFailed } from "../lib/cli.ts";
-import { PRACTICE_CERT, startPracticeServer } from "./09-practice-server.ts";
+import { PRACTICE_CERT, startPracticeServer } from "./10-practice-server.ts";
 import { connectTls, readPem, type TlsOptions } from "./https.ts";
 
 /** Connects, and describes the session and the certificate before hanging up. */
@@ -41,7 +41,7 @@ export function describeCertificate(socket: Socket<undefined>) {
 }
 
 if (import.meta.main) {
-  const cli = command("03-http-client/10-tls.ts", "Connects over TLS and shows the certificate.", {
+  const cli = command("03-http-client/11-tls.ts", "Connects over TLS and shows the certificate.", {
     host: flag.host(undefined, "host name or IP address (default: the practice server)"),
     port: flag.port(undefined, "port (default 443, or the practice server's)", { min: 1 }),
     ca: flag.text(undefined, "trust the authorities in this PEM file", "FILE", readPem),

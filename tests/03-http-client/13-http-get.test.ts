@@ -1,22 +1,21 @@
-// 12-http-get: the client as a tool. Every wait and every size bounded, each bound one
+// 13-http-get: the client as a tool. Every wait and every size bounded, each bound one
 // sentence; the body streamed to a file with its SHA-256; one JSON document for scripts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { largeBody } from "../../03-http-client/08-large-body.ts";
-import { startPracticeServer } from "../../03-http-client/09-practice-server.ts";
-import { RAW_RESPONSES } from "../../03-http-client/07-raw-responses.ts";
-import { httpGet } from "../../03-http-client/12-http-get.ts";
+import { largeBody, RAW_RESPONSES } from "../../03-http-client/practice-responses.ts";
+import { startPracticeServer } from "../../03-http-client/10-practice-server.ts";
+import { httpGet } from "../../03-http-client/13-http-get.ts";
 import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, tracker } from "../helpers.ts";
 import { rawServer, sha256 } from "./raw-server.ts";
 
-const FILE = "03-http-client/12-http-get.ts";
+const FILE = "03-http-client/13-http-get.ts";
 const FRESH_PAGE = "<!doctype html>\n<p>made by this test</p>\n";
 const track = tracker();
 const privateNetwork = await canUsePrivateNetwork();
 
-describe("12-http-get: bounded, saved as it arrives, --json for scripts", () => {
+describe("13-http-get: bounded, saved as it arrives, --json for scripts", () => {
   let workdir: string;
   beforeAll(() => {
     workdir = mkdtempSync(join(tmpdir(), "http-get-"));

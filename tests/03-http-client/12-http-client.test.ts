@@ -1,21 +1,20 @@
-// 11-http-client: status, headers, and a body framed three ways, over TCP or TLS. Every
+// 12-http-client: status, headers, and a body framed three ways, over TCP or TLS. Every
 // malformed response (built byte by byte by a raw server here) is the parser's one sentence;
 // a refused port, a stall, an oversized body, an unknown host are one sentence each.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startPracticeServer } from "../../03-http-client/09-practice-server.ts";
-import { httpRequest } from "../../03-http-client/11-http-client.ts";
-import { largeBody } from "../../03-http-client/08-large-body.ts";
-import { RAW_RESPONSES } from "../../03-http-client/07-raw-responses.ts";
+import { startPracticeServer } from "../../03-http-client/10-practice-server.ts";
+import { httpRequest } from "../../03-http-client/12-http-client.ts";
+import { largeBody, RAW_RESPONSES } from "../../03-http-client/practice-responses.ts";
 import { headerValues } from "../../03-http-client/http-response.ts";
 import { canUsePrivateNetwork, closedPort, PRIVATE_NETWORK, runLesson } from "../helpers.ts";
 import { CA, pieces, rawServer, sha256 } from "./raw-server.ts";
 
-const FILE = "03-http-client/11-http-client.ts";
+const FILE = "03-http-client/12-http-client.ts";
 const FRESH_PAGE = "<!doctype html>\n<p>made by this test</p>\n";
 const CLOSE_BODY = (RAW_RESPONSES["/close"] ?? []).slice(1).join("");
 const privateNetwork = await canUsePrivateNetwork();
 
-describe("11-http-client: status, headers, and a body framed three ways", () => {
+describe("12-http-client: status, headers, and a body framed three ways", () => {
   let practice: Awaited<ReturnType<typeof startPracticeServer>>;
   let secure: Awaited<ReturnType<typeof startPracticeServer>>;
   beforeAll(async () => {

@@ -1,29 +1,20 @@
-// 07-raw-responses: hand-written responses, correct and broken, from a plain TCP listener: a
-// 1xx, trailers, a body framed by the close, the broken kinds; a head that never ends gets
-// 431; a client that completes no request within --idle is cut off; one request per
-// connection.
+// 08-raw-responses: the hand-written responses of practice-responses.ts, correct and broken,
+// from a plain TCP listener: a 1xx, trailers, a body framed by the close, the broken kinds; a
+// head that never ends gets 431; a client that completes no request within --idle is cut
+// off; one request per connection.
 import { describe, expect, test } from "bun:test";
-import { RAW_PATHS, RAW_RESPONSES, startRawServer } from "../../03-http-client/07-raw-responses.ts";
-import { ResponseParser } from "../../03-http-client/http-response.ts";
+import { startRawServer } from "../../03-http-client/08-raw-responses.ts";
+import { RAW_RESPONSES } from "../../03-http-client/practice-responses.ts";
 import { inUse, runLesson, SLOW_TEST_MS, startLesson, TcpTestClient, tracker } from "../helpers.ts";
 import { ask, CA } from "./raw-server.ts";
 
-const FILE = "03-http-client/07-raw-responses.ts";
+const FILE = "03-http-client/08-raw-responses.ts";
 const track = tracker();
 const KEY = await Bun.file(
   new URL("../../03-http-client/localhost-key.pem", import.meta.url),
 ).text();
 
-describe("07-raw-responses: a response is only bytes", () => {
-  test("the hand-written correct responses frame their bodies exactly", () => {
-    for (const path of ["/early-hints", "/trailers"]) {
-      const parser = new ResponseParser("GET", () => {});
-      parser.push(Buffer.from((RAW_RESPONSES[path] ?? []).join(""), "latin1"));
-      expect({ path, done: parser.done }).toEqual({ path, done: true });
-    }
-    expect(RAW_PATHS).toContain("/broken/stall");
-  });
-
+describe("08-raw-responses: a response is only bytes", () => {
   test("over the wire: each path is its exact bytes, in pieces; the close ends /close", async () => {
     const server = track(startRawServer({}));
     const port = server.tcp.port;

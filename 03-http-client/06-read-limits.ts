@@ -1,20 +1,20 @@
 /**
  * @title Read with limits
  * @summary The same read, bounded: a server that goes quiet, or never stops, ends in one sentence.
- * @run bun run 03-http-client/05-read-limits.ts [--host HOST] [--port PORT] [--path /] [--max-bytes 67108864] [--idle-timeout 10]
+ * @run bun run 03-http-client/06-read-limits.ts [--host HOST] [--port PORT] [--path /] [--max-bytes 67108864] [--idle-timeout 10]
  * @python new
  *
- * Lesson 04 trusts the server. The practice server's /broken/stall (lesson 07) sends 10 of
- * the 100 bytes it promised, then nothing: lesson 04 waits until that server gives up (60 s),
+ * Lesson 05 trusts the server. The practice server's /broken/stall (lesson 08) sends 10 of
+ * the 100 bytes it promised, then nothing: lesson 05 waits until that server gives up (60 s),
  * and on a server with no such limit, forever; one that never stops fills the memory. Two
  * guards: a clock every piece restarts (Bun's socket.timeout() ignores traffic), a byte count.
  */
 import type { Socket } from "bun";
-import { command, connect, endpoint, fail, flag, startServer } from "../lib/cli.ts";
+import { command, connect, endpoint, fail, flag, peerOrStart } from "../lib/cli.ts";
 import { whyConnectFailed } from "../lib/cli.ts";
 import { IdleTimer, Outbox } from "../lib/stream.ts";
 
-/** Lesson 04's read, stopped by `idleMs` of silence or more than `maxBytes`. */
+/** Lesson 05's read, stopped by `idleMs` of silence or more than `maxBytes`. */
 export async function readLimited(host: string, port: number, path: string, limits: Limits) {
   const { idleMs, maxBytes } = limits;
   const where = endpoint(host, port);
@@ -53,10 +53,10 @@ export async function readLimited(host: string, port: number, path: string, limi
 
 export type Limits = { idleMs: number; maxBytes: number };
 
-const PRACTICE = new URL("09-practice-server.ts", import.meta.url).href;
+const PRACTICE = new URL("10-practice-server.ts", import.meta.url).href;
 
 if (import.meta.main) {
-  const cli = command("03-http-client/05-read-limits.ts", "Prints a raw response, bounded.", {
+  const cli = command("03-http-client/06-read-limits.ts", "Prints a raw response, bounded.", {
     host: flag.host(undefined, "host name or IP address (default: the practice server)"),
     port: flag.port(undefined, "port (default 80, or the practice server's)", { min: 1 }),
     // Percent-encoded, a path cannot break the request line with a space or a CRLF.
@@ -65,15 +65,12 @@ if (import.meta.main) {
     "idle-timeout": flag.decimal(10, "stop after this many quiet seconds", { min: 0.01 }),
   });
   const args = cli.parse();
-  const practice = args.host || args.port ? undefined : await startServer(PRACTICE);
-  if (practice) console.log(`(no --host: the practice server on 127.0.0.1:${practice.port})`);
-  const host = practice?.host ?? args.host ?? "127.0.0.1";
-  const port = practice?.port ?? args.port ?? 80;
+  const { host, port, local } = await peerOrStart(args, { serverFile: PRACTICE, defaultPort: 80 });
   const limits = { idleMs: args["idle-timeout"] * 1000, maxBytes: args["max-bytes"] };
   const chunks = await readLimited(host, port, args.path, limits).catch(async (error) =>
     fail(error.code ? await whyConnectFailed(error, host, port) : error.message),
   );
-  await practice?.stop();
+  await local?.stop();
   const response = Buffer.concat(chunks);
   process.stdout.write(response);
   console.log(`\n--- ${response.length} bytes in ${chunks.length} data event(s), within limits`);

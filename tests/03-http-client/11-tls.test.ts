@@ -1,4 +1,4 @@
-// 10-tls (with https.ts): the handshake, and our own check of the certificate. Verified with
+// 11-tls (with https.ts): the handshake, and our own check of the certificate. Verified with
 // the practice certificate; refused without it, with the reason; --insecure goes on and says
 // so; a certificate for other names, a port that does not speak TLS, a handshake that never
 // comes, a --ca that is no certificate: each one sentence.
@@ -6,18 +6,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspectTls } from "../../03-http-client/10-tls.ts";
-import { startPracticeServer } from "../../03-http-client/09-practice-server.ts";
+import { inspectTls } from "../../03-http-client/11-tls.ts";
+import { startPracticeServer } from "../../03-http-client/10-practice-server.ts";
 import { certificateProblem, connectTls } from "../../03-http-client/https.ts";
 import { runLesson, tracker } from "../helpers.ts";
 import { CA, PRACTICE_CERT } from "./raw-server.ts";
 
-const FILE = "03-http-client/10-tls.ts";
+const FILE = "03-http-client/11-tls.ts";
 const track = tracker();
 const SELF_SIGNED =
   "the certificate of 127.0.0.1 is self-signed, so nobody vouches for it: if you trust it, pass it with --ca FILE (or --insecure)";
 
-describe("10-tls: the handshake, and our own check of the certificate", () => {
+describe("11-tls: the handshake, and our own check of the certificate", () => {
   let practice: Awaited<ReturnType<typeof startPracticeServer>>;
   let port = 0;
   beforeAll(async () => {

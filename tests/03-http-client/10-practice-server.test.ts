@@ -1,12 +1,12 @@
-// 09-practice-server: lessons 06, 07 and 08 in one process, on three ports: each practice URL
+// 10-practice-server: lessons 07, 08 and 09 in one process, on three ports: each practice URL
 // on the listener that serves it, a `listening on` line for each, a clean stop that says so,
 // and one sentence for a port that is taken or out of range.
 import { describe, expect, test } from "bun:test";
-import { PRACTICE_CERT, startPracticeServer } from "../../03-http-client/09-practice-server.ts";
+import { PRACTICE_CERT, startPracticeServer } from "../../03-http-client/10-practice-server.ts";
 import { inUse, runLesson, startLesson, TcpTestClient, tracker } from "../helpers.ts";
 import { ask, CA } from "./raw-server.ts";
 
-const FILE = "03-http-client/09-practice-server.ts";
+const FILE = "03-http-client/10-practice-server.ts";
 const track = tracker();
 
 /** A listener on a port whose previous port was free a moment ago. */
@@ -24,7 +24,7 @@ function takenAfterFree(): Bun.TCPSocketListener<undefined> {
   }
 }
 
-describe("09-practice-server: every practice path, three listeners, one process", () => {
+describe("10-practice-server: every practice path, three listeners, one process", () => {
   test("startPracticeServer: each URL on the listener that serves it; / lists them all", async () => {
     const practice = track(await startPracticeServer({}));
     const [correct, raw, large] = practice.ports;

@@ -1,16 +1,17 @@
-// 06-correct-responses: Bun.serve, a real HTTP server, frames each body itself: Content-Length,
-// chunked for a stream, nothing for 204 and 304; a redirect; a 404. It takes --idle, stops
-// cleanly, and says so when its port is taken.
+// 07-correct-responses: Bun.serve, a real HTTP server, frames each body itself: Content-Length,
+// chunked for a stream, nothing for 204 and 304; a redirect; a 404; it counts an upload's body
+// without keeping it. It takes --idle, stops cleanly, and says so when its port is taken.
 import { describe, expect, test } from "bun:test";
-import { PAGES, serveCorrectResponses } from "../../03-http-client/06-correct-responses.ts";
+import { upload } from "../../03-http-client/04-send-all.ts";
+import { PAGES, serveCorrectResponses } from "../../03-http-client/07-correct-responses.ts";
 import { headerValues } from "../../03-http-client/http-response.ts";
 import { inUse, runLesson, SLOW_TEST_MS, startLesson, TcpTestClient, tracker } from "../helpers.ts";
 import { ask } from "./raw-server.ts";
 
-const FILE = "03-http-client/06-correct-responses.ts";
+const FILE = "03-http-client/07-correct-responses.ts";
 const track = tracker();
 
-describe("06-correct-responses: what a real HTTP server sends", () => {
+describe("07-correct-responses: what a real HTTP server sends", () => {
   test("Bun.serve's framing: Content-Length, chunked, none for 204 and 304; a redirect; a 404", async () => {
     const server = track(serveCorrectResponses({ index: () => "the list\n" }));
     const port = server.tcp.port;
@@ -49,6 +50,31 @@ describe("06-correct-responses: what a real HTTP server sends", () => {
     expect(missing.parser.head?.status).toBe(404);
     expect(PAGES).toContain("/chunked");
   });
+
+  test(
+    "POST /upload: the body is counted as it arrives and never kept; a GET there is a 404",
+    async () => {
+      await using server = startLesson(FILE, ["--port", "0"]);
+      const { port } = await server.listening();
+      const answer = await ask(
+        port,
+        "POST /upload HTTP/1.1\r\nHost: practice\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      );
+      expect({ status: answer.parser.head?.status, body: answer.body.toString() }).toEqual({
+        status: 200,
+        body: "got 5 bytes\n",
+      });
+      expect((await ask(port, "/upload")).parser.head?.status).toBe(404);
+      // 128 MiB, the most Bun.serve accepts: the server's peak memory stays far below it.
+      const sent = await upload("127.0.0.1", port, 128 * 1024 * 1024);
+      expect(sent.firstLine).toBe("HTTP/1.1 200 OK");
+      const status = await Bun.file(`/proc/${server.proc.pid}/status`).text();
+      const peakMiB = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0) / 1024;
+      expect(peakMiB).toBeGreaterThan(0);
+      expect(peakMiB).toBeLessThan(100);
+    },
+    SLOW_TEST_MS,
+  );
 
   test("run as a student: on IPv6 too; survives a bad client; stops on SIGTERM and says so", async () => {
     await using server = startLesson(FILE, ["--port", "0", "--host", "::1"]);
