@@ -4,66 +4,21 @@
  * @run bun run 01-basics/06-ip-address.ts [ADDRESS...] [--as auto|address|interface|network] [--json]
  * @python Ip_address.py
  *
- * You will see each address as text, as one integer and as a reverse-DNS name, its scope
+ * You see each address as text, as one integer and as a reverse-DNS name, its scope
  * (private, global, loopback, link-local, multicast) and, for a prefix, the network, masks,
  * size and usable hosts. The idea: an address is a 32- or 128-bit number and a prefix splits
- * it into network and host bits. No npm package: BigInt is all the arithmetic needs, in
- * ./ipaddress.ts, which the tests check answer by answer against Python's own ipaddress.
+ * it into network and host bits. The arithmetic is BigInt, no npm package: ./ipaddress.ts,
+ * checked answer by answer against Python's own ipaddress.
  */
 import { command, flag, usageError } from "../lib/cli.ts";
-import { describe, IpInputError } from "./ipaddress.ts";
-import type { AddressReport, Flags, NetworkReport, Report } from "./ipaddress.ts";
-
-/** How `--as auto` reads a text; the other kinds are strict. */
-const AUTO = 'no "/": an address; with one, a network if no host bits are set, else an interface';
+import { addressLines, describe, hostsRule, IpInputError, row } from "./ipaddress.ts";
+import { scopeInWords, trueFlags } from "./ipaddress.ts";
+import type { NetworkReport, Report } from "./ipaddress.ts";
 
 /** What the lesson shows when run with no arguments. */
 export const EXAMPLES = ["127.0.0.1", "192.168.1.10/24", "2001:db8::1/64", "::ffff:192.0.2.1"];
 
-/** The flags in plain words; the order matters (224.0.0.1 is multicast and global). */
-export function scopeInWords(flags: Flags): string {
-  if (flags.is_unspecified) return "unspecified: means 'any address' when binding";
-  if (flags.is_loopback) return "loopback: only this machine reaches it";
-  if (flags.is_link_local) return "link-local: only the local network segment";
-  if (flags.is_multicast) return "multicast: a group of receivers, not one machine";
-  if (flags.is_global) return "global: reachable over the public internet";
-  if (flags.is_private) return "private or special-purpose: not routed on the internet";
-  return "neither private nor global (shared or reserved space)";
-}
-
-const trueFlags = (flags: Flags): string =>
-  Object.entries(flags)
-    .filter(([name, on]) => name.startsWith("is_") && on === true)
-    .map(([name]) => name)
-    .join(", ") || "none";
-
-/** What Python's hosts() leaves out, so "usable hosts" means something. */
-export function hostsRule(network: NetworkReport): string {
-  const hostBits = network.max_prefixlen - network.prefixlen;
-  if (hostBits === 0) return "the one address";
-  if (hostBits === 1) return "both: a point-to-point link needs no network or broadcast address";
-  if (network.version === 4) return "all but the network and broadcast addresses";
-  return "all but the first, the Subnet-Router anycast address";
-}
-
-const row = (label: string, value: string): string => `    ${label.padEnd(17)} ${value}`;
-
-function addressLines(address: AddressReport): string[] {
-  const lines = [
-    row("exploded", address.exploded),
-    row("as an integer", address.int),
-    row("reverse pointer", address.reverse_pointer),
-    row("scope", scopeInWords(address)),
-    row("true flags", trueFlags(address)),
-  ];
-  if (address.ipv4_mapped) lines.push(row("IPv4-mapped", `the IPv4 ${address.ipv4_mapped}`));
-  if (address.sixtofour) lines.push(row("6to4", `tunnels to the IPv4 ${address.sixtofour}`));
-  const [server, client] = address.teredo ?? [];
-  if (server && client) lines.push(row("Teredo", `server ${server}, client ${client}`));
-  if (address.scope_id) lines.push(row("zone", `%${address.scope_id}, the link it is on`));
-  return lines;
-}
-
+/** A network's rows: the prefix cuts the address into network bits and host bits. */
 function networkLines(network: NetworkReport): string[] {
   const hostBits = network.max_prefixlen - network.prefixlen;
   const hostPart = `the host part is ${hostBits} of ${network.max_prefixlen} bits`;
@@ -81,15 +36,13 @@ function networkLines(network: NetworkReport): string[] {
   ];
 }
 
-/** The report as text for a person. */
+/** The report as text for a person: what it is, then a row per fact. */
 export function formatReport(report: Report): string {
-  const family = `IPv${report.version}`;
-  if (report.kind === "address")
-    return [`${report.compressed}: an ${family} address`, ...addressLines(report)].join("\n");
-  if (report.kind === "network")
-    return [`${report.compressed}: an ${family} network`, ...networkLines(report)].join("\n");
+  const title = `${report.compressed}: an IPv${report.version} ${report.kind}`;
+  if (report.kind === "address") return [title, ...addressLines(report)].join("\n");
+  if (report.kind === "network") return [title, ...networkLines(report)].join("\n");
   return [
-    `${report.compressed}: an ${family} interface, one address on a network`,
+    `${title}, one address on a network`,
     `  address ${report.ip.compressed}`,
     ...addressLines(report.ip),
     `  network ${report.network.compressed}`,
@@ -97,6 +50,8 @@ export function formatReport(report: Report): string {
   ].join("\n");
 }
 
+/** How `--as auto` reads a text; the other kinds are strict. */
+const AUTO = 'no "/": an address; with one, a network if no host bits are set, else an interface';
 const cli = command(
   "01-basics/06-ip-address.ts",
   "Describes IPv4 and IPv6 addresses, interfaces and networks as Python's ipaddress does.",

@@ -12,29 +12,28 @@
  */
 import type { Socket, SocketHandler } from "bun";
 import { lookup } from "node:dns/promises";
-import { command, fail, flag, whyConnectFailed, whyLookupFailed } from "../lib/cli.ts";
-import { type Answer, HOST, type Limits, printReport, SCAN_FLAGS, ScanError } from "./ports.ts";
-import { scanReport } from "./ports.ts";
+import { command, Explained, fail, flag, whyConnectFailed, whyLookupFailed } from "../lib/cli.ts";
+import { type Answer, HOST, type Limits, printReport, SCAN_FLAGS, scanReport } from "./ports.ts";
 
 /** Connects to each port of `address`, at most `concurrency` at once: what each answered. */
-export function probePorts(address: string, ports: number[], limits: Limits): Promise<Answer[]> {
+export async function probePorts(address: string, ports: number[], limits: Limits) {
   const answers: Answer[] = [];
   // The connects in flight: port index -> when it started.
   const inFlight = new Map<number, number>();
-  const { promise, resolve, reject } = Promise.withResolvers<Answer[]>();
+  const finished = Promise.withResolvers<void>();
   let next = 0;
   let launching = -1;
-  let stopped = false;
+  let cannotStart: { error: Error; port: number } | undefined;
   function launch(): void {
-    while (inFlight.size < limits.concurrency && next < ports.length && !stopped) {
+    while (inFlight.size < limits.concurrency && next < ports.length && !cannotStart) {
       launching = next++;
       inFlight.set(launching, performance.now());
       void Bun.connect({ hostname: address, port: ports[launching]!, data: launching, socket });
     }
     launching = -1;
-    if (inFlight.size > 0 || stopped) return;
+    if (inFlight.size > 0 && !cannotStart) return;
     clearInterval(sweeper);
-    resolve(answers);
+    finished.resolve();
   }
   const socket: SocketHandler<number> = {
     open(opened) {
@@ -43,10 +42,9 @@ export function probePorts(address: string, ports: number[], limits: Limits): Pr
       opened.terminate();
     },
     connectError(failed, error) {
-      if (failed.data === launching) giveUp(error, ports[failed.data] ?? 0);
-      else if ((error as NodeJS.ErrnoException).code === "ECONNREFUSED")
-        settle(failed.data, "closed");
-      else settle(failed.data, "filtered");
+      const refused = (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
+      if (failed.data === launching) cannotStart = { error, port: ports[failed.data] ?? 0 };
+      else settle(failed.data, refused ? "closed" : "filtered");
     },
     data() {},
   };
@@ -56,23 +54,18 @@ export function probePorts(address: string, ports: number[], limits: Limits): Pr
     answers[index] = answer;
     launch();
   }
-  // Failing before Bun.connect returns, no SYN left at all: no route to the host, or no file
-  // descriptor. Bun calls both ECONNREFUSED; whyConnectFailed asks the kernel which it was.
-  function giveUp(error: Error, port: number): void {
-    stopped = true;
-    clearInterval(sweeper);
-    void whyConnectFailed(error, address, port).then((why) => reject(new ScanError(why)));
-  }
   // A connect cannot be called off: past the timeout the port is filtered, and we move on.
   const sweeper = setInterval(sweep, Math.min(100, limits.timeoutMs / 4));
   function sweep(): void {
     const tooOld = performance.now() - limits.timeoutMs;
-    for (const [index, startedAt] of inFlight) {
-      if (startedAt < tooOld) settle(index, "filtered");
-    }
+    for (const [index, startedAt] of inFlight) if (startedAt < tooOld) settle(index, "filtered");
   }
   launch();
-  return promise;
+  await finished.promise;
+  // Failing before Bun.connect returns, no SYN sent: no route to the host, or no file
+  // descriptor. Bun calls both ECONNREFUSED; whyConnectFailed asks the kernel which it was.
+  if (!cannotStart) return answers;
+  throw new Explained(await whyConnectFailed(cannotStart.error, address, cannotStart.port));
 }
 
 /** Both ends are one: the kernel chose the target port as our own port, and we met ourselves. */
@@ -92,16 +85,11 @@ if (import.meta.main) {
   const host = words[0] ?? "127.0.0.1";
   const started = performance.now();
   // Resolve once: each connect then goes straight to the address.
-  const { address } = await lookup(host).catch((error: unknown) =>
-    fail(whyLookupFailed(error, host)),
-  );
-  const answers = await probePorts(address, ports, { concurrency, timeoutMs: timeout }).catch(
-    (error: Error) => fail(error.message),
-  );
-  printReport(
-    scanReport(host, address, ports, (index) => answers[index], started),
-    json,
-  );
+  const found = await lookup(host).catch((error: unknown) => fail(whyLookupFailed(error, host)));
+  const scanning = probePorts(found.address, ports, { concurrency, timeoutMs: timeout });
+  const answers = await scanning.catch((error: Error) => fail(error.message));
+  const report = scanReport(host, found.address, ports, (index) => answers[index], started);
+  printReport(report, json);
   // The connects given up as filtered are still pending in the kernel: leave without them.
   process.exit(0);
 }

@@ -11,9 +11,10 @@
  * threads share, and how they start and end. With two cores, twice as fast.
  */
 import { lookup } from "node:dns/promises";
-import { command, fail, flag, whyConnectFailed, whyLookupFailed } from "../lib/cli.ts";
-import { type Answer, HOST, type Limits, printReport, SCAN_FLAGS, ScanError } from "./ports.ts";
-import { ProgressLine, scanReport } from "./ports.ts";
+import { command, Explained, fail, flag, routeProblem } from "../lib/cli.ts";
+import { whyConnectFailed, whyLookupFailed } from "../lib/cli.ts";
+import { type Answer, HOST, type Limits, printReport, ProgressLine, SCAN_FLAGS } from "./ports.ts";
+import { scanReport } from "./ports.ts";
 import { ANSWER, DONE } from "./scan-thread.ts";
 
 /** Scans `host` with `workers` threads, `limits.concurrency` connects in flight in all. */
@@ -25,16 +26,19 @@ export async function scanOnEveryCore(
 ) {
   const started = performance.now();
   const { address } = await lookup(host);
-  await checkRoute(address, host, ports[0] ?? 1);
+  // A connect that cannot start (no route, no file descriptor) sends nothing, and Bun calls
+  // it ECONNREFUSED. Lesson 07 asks the kernel why at that moment; here another thread may
+  // just have freed a descriptor, so the route is checked once, before any thread starts.
+  const noRoute = await routeProblem(address, ports[0] ?? 1);
+  if (noRoute) throw new Explained(await whyConnectFailed(noRoute, host, ports[0] ?? 1));
   // The ports, one byte of answer for each, and two counters (the next port to take, the
   // ports done), in memory every thread sees: one queue for all, not a list cut in parts.
-  const shared = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(bytes);
   const job = {
     address,
     timeoutMs: limits.timeoutMs,
-    ports: new Uint16Array(shared(2 * ports.length)),
-    state: new Uint8Array(shared(ports.length)),
-    counters: new Int32Array(shared(8)),
+    ports: new Uint16Array(new SharedArrayBuffer(2 * ports.length)),
+    state: new Uint8Array(new SharedArrayBuffer(ports.length)),
+    counters: new Int32Array(new SharedArrayBuffer(8)),
   };
   job.ports.set(ports);
   const count = Math.max(1, Math.min(workers, limits.concurrency));
@@ -45,10 +49,8 @@ export async function scanOnEveryCore(
     // All threads load, then all scan: one that scanned while another still loaded its code
     // could take the file descriptors that one needs, and Bun would stop the whole process.
     await Promise.all(threads.map(nextMessage)).catch((error: Error) => {
-      const advice = "raise ulimit -n, or give --workers 1";
-      throw new ScanError(
-        `could not start ${count} scanning threads (${error.message}): ${advice}`,
-      );
+      const why = `could not start ${count} scanning threads (${error.message})`;
+      throw new Explained(`${why}: raise ulimit -n, or give --workers 1`);
     });
     // Each thread keeps its share of the bound in flight; the shares add up to the bound.
     const results = threads.map((thread, i) => {
@@ -56,7 +58,11 @@ export async function scanOnEveryCore(
       thread.postMessage({ ...job, concurrency: Math.floor((limits.concurrency + i) / count) });
       return said;
     });
-    if ((await Promise.all(results)).includes("no socket")) throw await noSocket(host, ports[0]);
+    // With the route there, a connect that could not start found no file descriptor.
+    if ((await Promise.all(results)).includes("no socket")) {
+      const error = Object.assign(new Error("no file descriptor left"), { code: "EMFILE" });
+      throw new Explained(await whyConnectFailed(error, host, ports[0] ?? 1));
+    }
   } finally {
     clearInterval(ticker);
     // Ends each thread, and with it the connects it gave up on as filtered.
@@ -72,32 +78,8 @@ const NAMES = Object.keys(ANSWER) as Answer[];
 function nextMessage(thread: Worker): Promise<string> {
   return new Promise((resolve, reject) => {
     thread.onmessage = (event: MessageEvent<string>) => resolve(event.data);
-    thread.onerror = (event) => reject(new ScanError(event.message.trim()));
+    thread.onerror = (event) => reject(new Error(event.message.trim()));
   });
-}
-
-/**
- * A connect that fails before Bun.connect returns sent nothing: there is no route to the host,
- * or no file descriptor left, and Bun calls both ECONNREFUSED. Lesson 07 asks the kernel at
- * that moment; here another thread may just have freed a descriptor, so the route is checked
- * once, before the scan: a UDP socket "connected" to the host needs one, and sends nothing.
- */
-async function checkRoute(address: string, host: string, port: number): Promise<void> {
-  try {
-    const wildcard = address.includes(":") ? "::" : "0.0.0.0";
-    const probe = await Bun.udpSocket({ hostname: wildcard, connect: { hostname: address, port } });
-    probe.close();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    if (["ENETUNREACH", "EHOSTUNREACH", "EMFILE", "ENFILE"].includes(code))
-      throw new ScanError(await whyConnectFailed(error, host, port));
-  }
-}
-
-/** With the route there, a connect that could not start found no file descriptor: EMFILE. */
-async function noSocket(host: string, port = 1): Promise<ScanError> {
-  const error = Object.assign(new Error("no file descriptor left"), { code: "EMFILE" });
-  return new ScanError(await whyConnectFailed(error, host, port));
 }
 
 const CORES = navigator.hardwareConcurrency;
@@ -117,8 +99,9 @@ if (import.meta.main) {
   const host = words[0] ?? "127.0.0.1";
   const progress = new ProgressLine();
   const limits = { concurrency, timeoutMs: timeout, workers };
+  // whyLookupFailed words a name that failed; an Explained error passes through as it is.
   const report = await scanOnEveryCore(host, ports, limits, progress.show).catch((error: unknown) =>
-    fail(error instanceof ScanError ? error.message : whyLookupFailed(error, host)),
+    fail(whyLookupFailed(error, host)),
   );
   progress.clear();
   printReport(report, json);

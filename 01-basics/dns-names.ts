@@ -1,6 +1,7 @@
 /**
  * What the name lessons (02 resolve, 03 DNS server, 05 reverse DNS) share, so that each page
- * shows only its look-up: what a DNS name may be, the `--server` flag, and how answers print.
+ * shows only its look-up: what a DNS name may be, the `--server` flag, and how answers print
+ * (`printAnswers` for names to addresses, `printHostEntry` for an address to its names).
  *
  * A name is labels joined by dots: each 1 to 63 letters, digits or inner hyphens, 253
  * characters in all (RFC 1035 section 2.3.1, RFC 1123 section 2.1). Anything else, from a
@@ -82,4 +83,28 @@ export function printAnswers(answers: Answer[], answeredBy: string, json: boolea
     console.log(`answered by ${answeredBy}`);
   }
   process.exit(answers.some((answer) => answer.error) ? 1 : 0);
+}
+
+/** What a reverse look-up found (lesson 05): the names of an address, and the forward check. */
+export interface HostEntry {
+  address: string;
+  hostname: string;
+  aliases: string[];
+  addresses: string[];
+  /** Whether the name's own addresses include the one asked about. */
+  confirmed: boolean;
+  answeredBy: string;
+}
+
+/** Prints lesson 05's answer: one JSON document, or three lines for a person. */
+export function printHostEntry(entry: HostEntry, json: boolean): void {
+  const { address, hostname, aliases, addresses, confirmed, answeredBy } = entry;
+  const trust = confirmed ? "leads back to the address" : "does not lead back: do not trust it";
+  if (json) {
+    console.log(JSON.stringify(entry, null, 2));
+  } else {
+    console.log(`${address} is ${hostname} (aliases: ${aliases.join(", ") || "none"})`);
+    console.log(`${hostname} resolves to ${addresses.join(", ") || "nothing"}: the name ${trust}`);
+    console.log(`answered by ${answeredBy}`);
+  }
 }

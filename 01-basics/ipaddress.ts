@@ -17,14 +17,17 @@
  *   2. number -> text: formatAddress (compressed), explode, reversePointer;
  *   3. the special-purpose tables and the is_* flags of an address or a network;
  *   4. parseInput: address, interface or network, with one sentence for each mistake;
- *   5. the reports the lesson prints: describeAddress, describeNetwork, describeInterface.
+ *   5. the reports the lesson prints: describeAddress, describeNetwork, describeInterface;
+ *   6. an address in words, as lesson 06 prints it: scopeInWords, hostsRule, addressLines;
+ *   7. for lesson 05's look-ups: plainAddress, reverseName.
  */
+import { UsageError } from "../lib/cli.ts";
 
 export type Version = 4 | 6;
 export type ReadAs = "auto" | "address" | "interface" | "network";
 
-/** A bad input; its message is one sentence for the person who typed it. */
-export class IpInputError extends Error {}
+/** A bad input; its message is one sentence for the person who typed it (a usage error). */
+export class IpInputError extends UsageError {}
 
 /** Why a piece of text is not an address; the caller turns it into a full sentence. */
 class Invalid extends Error {}
@@ -431,4 +434,79 @@ export function describe(text: string, as: ReadAs = "auto"): Report {
   if (parsed.kind === "network")
     return describeNetwork(parsed.version, parsed.value, parsed.prefix);
   return describeInterface(parsed);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. An address in words (lesson 06)
+
+/** The flags in plain words; the order matters (224.0.0.1 is multicast and global). */
+export function scopeInWords(flags: Flags): string {
+  if (flags.is_unspecified) return "unspecified: means 'any address' when binding";
+  if (flags.is_loopback) return "loopback: only this machine reaches it";
+  if (flags.is_link_local) return "link-local: only the local network segment";
+  if (flags.is_multicast) return "multicast: a group of receivers, not one machine";
+  if (flags.is_global) return "global: reachable over the public internet";
+  if (flags.is_private) return "private or special-purpose: not routed on the internet";
+  return "neither private nor global (shared or reserved space)";
+}
+
+/** What Python's hosts() leaves out, so "usable hosts" means something. */
+export function hostsRule(network: NetworkReport): string {
+  const hostBits = network.max_prefixlen - network.prefixlen;
+  if (hostBits === 0) return "the one address";
+  if (hostBits === 1) return "both: a point-to-point link needs no network or broadcast address";
+  if (network.version === 4) return "all but the network and broadcast addresses";
+  return "all but the first, the Subnet-Router anycast address";
+}
+
+/** The names of the `is_*` flags that are true, as Python spells them. */
+export const trueFlags = (flags: Flags): string =>
+  Object.entries(flags)
+    .filter(([name, on]) => name.startsWith("is_") && on === true)
+    .map(([name]) => name)
+    .join(", ") || "none";
+
+/** One row of lesson 06's report: a label, then its value. */
+export const row = (label: string, value: string): string => `    ${label.padEnd(17)} ${value}`;
+
+/** An address's rows: its forms, its scope, and what is hidden in some IPv6 addresses. */
+export function addressLines(address: AddressReport): string[] {
+  const lines = [
+    row("exploded", address.exploded),
+    row("as an integer", address.int),
+    row("reverse pointer", address.reverse_pointer),
+    row("scope", scopeInWords(address)),
+    row("true flags", trueFlags(address)),
+  ];
+  if (address.ipv4_mapped) lines.push(row("IPv4-mapped", `the IPv4 ${address.ipv4_mapped}`));
+  if (address.sixtofour) lines.push(row("6to4", `tunnels to the IPv4 ${address.sixtofour}`));
+  const [server, client] = address.teredo ?? [];
+  if (server && client) lines.push(row("Teredo", `server ${server}, client ${client}`));
+  if (address.scope_id) lines.push(row("zone", `%${address.scope_id}, the link it is on`));
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. For look-ups (lesson 05)
+
+/** `address` read as Python's ip_address would, without its zone; one sentence if not one. */
+function readAddress(address: string): AddressReport {
+  try {
+    return describeAddress(parseInput(address.replace(/%.*/, ""), "address"));
+  } catch {
+    const advice = "give one like 127.0.0.1 or ::1 (for a name, use 02-resolve.ts)";
+    throw new IpInputError(`${JSON.stringify(address)} is not an IP address: ${advice}.`);
+  }
+}
+
+/** The DNS name that holds an address's PTR records: 10.0.0.1 -> 1.0.0.10.in-addr.arpa. */
+export const reverseName = (address: string): string => readAddress(address).reverse_pointer;
+
+/**
+ * What a look-up asks about: the address without its zone (fe80::1%eth0 names a link), and
+ * the IPv4 address inside ::ffff:192.0.2.1 (an IPv4 peer as an IPv6 socket sees it).
+ */
+export function plainAddress(address: string): string {
+  const report = readAddress(address);
+  return report.ipv4_mapped ?? report.compressed;
 }

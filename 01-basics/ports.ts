@@ -1,18 +1,80 @@
 /**
- * What the two port-scan lessons share, so that each page shows only its scan: lesson 07 on
- * one core, lesson 08 on every core. Both take the same port list (`--ports 22,80,8000-8100`,
- * the syntax of nmap's `-p`), name open ports from /etc/services (lesson 04 reads that file in
- * full; a scan needs only the TCP names) and print the same report, as text or as JSON;
- * lesson 08 also shows its progress on a terminal.
+ * Ports and their names, for the lessons that look them up (04) and scan them (07, 08), so
+ * that each page shows only its idea.
+ *
+ * - The services database, /etc/services (Debian package netbase): its lines of
+ *   `name port/protocol [aliases...]`, read in full by lesson 04, which also takes queries
+ *   (`22/tcp`, `53`, `domain`) checked here.
+ * - What both scans share: the same port list (`--ports 22,80,8000-8100`, the syntax of
+ *   nmap's `-p`), the TCP names of open ports, and the same report, as text or as JSON;
+ *   lesson 08 also shows its progress on a terminal.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { type Flag, flag } from "../lib/cli.ts";
+import { Explained, type Flag, flag, UsageError } from "../lib/cli.ts";
+
+// ---------------------------------------------------------------------------------------
+// The services database (lesson 04)
+
+export type ServiceEntry = { name: string; port: number; protocol: string; aliases: string[] };
+export type Query = { port: number; protocol: string | null } | { name: string };
+
+/** Lines of `name port/protocol [aliases...] [# comment]`; anything else is skipped. */
+export function parseServices(text: string): ServiceEntry[] {
+  return text.split("\n").flatMap((line) => {
+    const [name, where = "", ...aliases] = line.replace(/#.*/, "").trim().split(/\s+/);
+    const [, port, protocol] = /^(\d+)\/(\w+)$/.exec(where) ?? [];
+    if (!name || !port || !protocol) return [];
+    return [{ name, port: Number(port), protocol: protocol.toLowerCase(), aliases }];
+  });
+}
+
+/**
+ * The database in `file`, or an Explained error (a failure, exit 1): an empty one would
+ * answer "no such service" to everything.
+ */
+export function loadServices(file: string): ServiceEntry[] {
+  const hint =
+    file === "/etc/services"
+      ? "install Debian package netbase, or pass --services FILE"
+      : "check the path given to --services";
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new Explained(`cannot read the services database ${file} (${code}): ${hint}.`);
+  }
+  const entries = parseServices(text);
+  if (entries.length > 0) return entries;
+  throw new Explained(`${file} holds no service lines (like "ssh 22/tcp"): ${hint}.`);
+}
+
+/**
+ * `22/tcp`, `22` (every protocol) or `domain`; a UsageError (one sentence, exit 2) when it is
+ * none of these, or names a protocol the database does not have.
+ */
+export function parseQuery(text: string, entries: ServiceEntry[]): Query {
+  const [, digits, protocolText] = /^(\d+)(?:\/(.*))?$/.exec(text) ?? [];
+  if (digits === undefined && /^[a-z0-9][\w.+-]*$/i.test(text)) return { name: text };
+  const forms = "PORT/PROTOCOL (22/tcp), a PORT (53) or a service name (domain)";
+  if (digits === undefined) throw new UsageError(`${JSON.stringify(text)} is not ${forms}.`);
+  const port = Number(digits);
+  if (port > 65535)
+    throw new UsageError(`${digits} is not a port number: ports run from 0 to 65535.`);
+  const protocol = protocolText?.toLowerCase() ?? null;
+  const known = [...new Set(entries.map((entry) => entry.protocol))];
+  if (protocol === null || known.includes(protocol)) return { port, protocol };
+  const which = `use one of ${known.join(", ")}`;
+  throw new UsageError(
+    `${JSON.stringify(protocolText)} is not a protocol in the services database: ${which}.`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// The scans (lessons 07 and 08)
 
 /** What one port answered. A self-connect is a phantom open port: nobody listens there. */
 export type Answer = "open" | "closed" | "self-connect" | "filtered";
-
-/** A scan that could not run; its message is the one sentence to print. */
-export class ScanError extends Error {}
 
 /** `"22,80,8000-8100"` to sorted unique ports; throws one sentence about the first bad part. */
 export function parsePorts(spec: string): number[] {

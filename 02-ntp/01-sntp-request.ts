@@ -11,8 +11,8 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { command, endpoint, fail, flag, startServer, timeoutError } from "../lib/cli.ts";
-import { whyConnectFailed } from "../lib/cli.ts";
+import { command, endpoint, Explained, fail, flag, peerOrStart } from "../lib/cli.ts";
+import { timeoutError, whyConnectFailed } from "../lib/cli.ts";
 import { nowMs } from "../lib/udp.ts";
 import * as ntp from "./ntp-packet.ts";
 
@@ -41,7 +41,7 @@ export async function requestTime(host: string, port: number, timeoutMs = 2000) 
     socket.send(buildRequest(t1), port, address);
     const { bytes, t4 } = await arrived.promise;
     if (bytes.length < ntp.NTP_PACKET_SIZE)
-      throw new ntp.NtpError(
+      throw new Explained(
         `${endpoint(address, port)} answered with ${bytes.length} bytes, too few for NTP (48): is it an NTP server?`,
       );
     const reply = ntp.decodePacket(bytes);
@@ -79,16 +79,10 @@ const cli = command("02-ntp/01-sntp-request.ts", about, {
 
 if (import.meta.main) {
   const args = cli.parse();
-  // No --host and no --port: lesson 05 runs in its own process, so this works offline.
-  const server = import.meta.resolve("./05-sntp-server.ts");
-  const local = args.host || args.port ? undefined : await startServer(server);
-  const host = local?.host ?? args.host ?? "127.0.0.1";
-  const port = local?.port ?? args.port ?? 123;
-  const timeoutMs = args.timeout * 1000;
-  const result = await requestTime(host, port, timeoutMs).catch(async (error: unknown) => {
-    if (error instanceof ntp.NtpError) fail(error.message);
-    fail(await whyConnectFailed(error, host, port, "udp"));
-  });
+  const serverFile = import.meta.resolve("./05-sntp-server.ts");
+  const { host, port, local } = await peerOrStart(args, { serverFile, defaultPort: 123 });
+  const failed = async (error: unknown) => fail(await whyConnectFailed(error, host, port, "udp"));
+  const result = await requestTime(host, port, args.timeout * 1000).catch(failed);
   await local?.stop();
   const fields = ntp.describePacket(result.reply);
   const [t1, t2, t3, t4] = [result.t1, result.t2, result.t3, result.t4].map(ntp.utc);
@@ -97,7 +91,6 @@ if (import.meta.main) {
     const report = { host, address: result.address, port, reply, t1, t2, t3, t4 };
     console.log(JSON.stringify(report, null, 2));
   } else {
-    if (local) console.log(`no --host: asking lesson 05, started here (try --host pool.ntp.org)`);
     console.log(`asked ${endpoint(result.address, port)} (udp)\n`);
     for (const { field, value, meaning } of fields)
       console.log(`  ${field.padEnd(19)} ${String(value).padEnd(31)} ${meaning}`);

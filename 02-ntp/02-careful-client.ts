@@ -4,12 +4,11 @@
  * @run bun run 02-ntp/02-careful-client.ts [--host HOST] [--port PORT] [--timeout 2] [--json]
  * @python basics-05.py
  *
- * You see which try was answered and the bytes the reply had to quote back; against a
- * broken or hostile server, one sentence saying what was wrong with its answer. The idea:
- * UDP promises nothing, so a client resends on silence and trusts nothing it receives: a
- * reply counts only if its origin timestamp quotes the 8 random bytes we sent.
+ * You see which try was answered and the bytes its reply quoted back, or one sentence on what
+ * was wrong with a broken or hostile server's answer. The idea: UDP promises nothing, so a
+ * client resends on silence, and takes only a reply quoting the 8 random bytes it sent.
  */
-import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
+import { command, endpoint, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
 import { ask, nowMs } from "../lib/udp.ts";
 import * as ntp from "./ntp-packet.ts";
 
@@ -38,21 +37,14 @@ export async function querySntp(host: string, port: number, timeoutMs = 2000, at
   const options = { attempts, timeoutMs, accept: quotesUs };
   const answer = await ask(host, port, request, options).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== "ETIMEDOUT") throw error;
-    const where = endpoint(host, port);
-    if (ignored > 0)
-      throw new ntp.NtpError(
-        `${where} answered, but never with the origin timestamp we sent (a late or spoofed reply), so we ignored it: try again, perhaps with a longer --timeout`,
-      );
-    throw new ntp.NtpError(
-      `no answer from ${where} after ${attempts} tries of ${timeoutMs / 1000} s each: check the host and port, and that UDP gets through`,
-    );
+    throw ntp.noAnswer(endpoint(host, port), ignored, attempts, timeoutMs);
   });
+  const { reply: bytes, attempt: tries, address, receivedAt: t4 } = answer;
   // Even a reply that quotes us may be no use: a kiss-o'-death, say (ntp-packet.ts).
-  const reply = ntp.usableReply(answer.reply, endpoint(answer.address, port));
+  const reply = ntp.usableReply(bytes, endpoint(address, port));
   const t2 = ntp.toUnixMs(reply.receiveTimestamp);
   const t3 = ntp.toUnixMs(reply.transmitTimestamp);
-  const t4 = answer.receivedAt;
-  return { t1, t2, t3, t4, reply, ignored, tries: answer.attempt, address: answer.address };
+  return { t1, t2, t3, t4, reply, ignored, tries, address };
 }
 
 const about = "Asks an NTP server the time, resending on silence; says why a reply is refused.";
@@ -65,26 +57,20 @@ const cli = command("02-ntp/02-careful-client.ts", about, {
 
 if (import.meta.main) {
   const args = cli.parse();
-  // No --host and no --port: lesson 05 runs in its own process, so this works offline.
-  const server = import.meta.resolve("./05-sntp-server.ts");
-  const local = args.host || args.port ? undefined : await startServer(server);
-  const host = local?.host ?? args.host ?? "127.0.0.1";
-  const port = local?.port ?? args.port ?? 123;
-  const result = await querySntp(host, port, args.timeout * 1000).catch(async (error: unknown) => {
-    if (error instanceof ntp.NtpError) fail(error.message);
-    fail(await whyConnectFailed(error, host, port, "udp"));
-  });
+  const serverFile = import.meta.resolve("./05-sntp-server.ts");
+  const { host, port, local } = await peerOrStart(args, { serverFile, defaultPort: 123 });
+  const failed = async (error: unknown) => fail(await whyConnectFailed(error, host, port, "udp"));
+  const result = await querySntp(host, port, args.timeout * 1000).catch(failed);
   await local?.stop();
   const { reply, tries, ignored, address } = result;
   const origin = ntp.hexTimestamp(reply.originTimestamp);
   const referenceId = ntp.referenceIdText(reply.stratum, reply.referenceId);
   const [t1, t2, t3, t4] = [result.t1, result.t2, result.t3, result.t4].map(ntp.utc);
   if (args.json) {
-    const stratum = reply.stratum;
-    const report = { host, address, port, accepted: true, tries, ignored, origin, stratum };
-    console.log(JSON.stringify({ ...report, referenceId, t1, t2, t3, t4 }, null, 2));
+    const report = { host, address, port, accepted: true, tries, ignored, origin };
+    const times = { stratum: reply.stratum, referenceId, t1, t2, t3, t4 };
+    console.log(JSON.stringify({ ...report, ...times }, null, 2));
   } else {
-    if (local) console.log(`no --host: asking lesson 05, started here (try --host pool.ntp.org)`);
     console.log(`asked ${endpoint(address, port)} (udp)\n`);
     console.log(`accepted the answer to try ${tries}: it quoted our random bytes ${origin}`);
     if (ignored > 0) console.log(`ignored ${ignored} datagram(s) that did not quote them`);

@@ -9,8 +9,8 @@
  * and the time on the wire is (T4 - T1) - (T3 - T2). The offset is exact only if the way
  * there took as long as the way back: it is wrong by at most half the round trip.
  */
-import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
-import { ask, nowMs } from "../lib/udp.ts";
+import { command, endpoint, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
+import { nowMs } from "../lib/udp.ts";
 import * as ntp from "./ntp-packet.ts";
 
 /** RFC 5905 section 8: offset θ (server minus us) and round-trip delay δ, in ms. */
@@ -18,35 +18,7 @@ export function offsetAndDelay({ t1, t2, t3, t4 }: Times): { offsetMs: number; d
   return { offsetMs: (t2 - t1 + (t3 - t4)) / 2, delayMs: t4 - t1 - (t3 - t2) };
 }
 
-/** Lesson 02's careful exchange: T1 and T4 by our clock, T2 and T3 by the server's. */
-export async function exchange(host: string, port: number, timeoutMs = 2000) {
-  let nonce = new Uint8Array(8);
-  let t1 = 0;
-  // Fresh random bytes for each try, and T1 read just before it leaves.
-  const request = (): Uint8Array => {
-    nonce = crypto.getRandomValues(new Uint8Array(8));
-    const bytes = ntp.clientRequest(nonce);
-    t1 = nowMs();
-    return bytes;
-  };
-  const accept = (reply: Buffer): boolean => reply.subarray(24, 32).equals(nonce);
-  const answer = await ask(host, port, request, { timeoutMs, accept });
-  const reply = ntp.usableReply(answer.reply, endpoint(answer.address, port));
-  const t2 = ntp.toUnixMs(reply.receiveTimestamp);
-  const t3 = ntp.toUnixMs(reply.transmitTimestamp);
-  return { address: answer.address, t1, t2, t3, t4: answer.receivedAt };
-}
-
 type Times = { t1: number; t2: number; t3: number; t4: number };
-
-/** Milliseconds to the microsecond, for JSON: no 0.9407370000000004. */
-const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
-
-/** `+0.012 ms`, `-3.400 ms`: an offset with its sign, to the microsecond. */
-function signedMs(ms: number): string {
-  const shown = roundMs(ms).toFixed(3);
-  return shown.startsWith("-") ? `${shown} ms` : `+${shown} ms`;
-}
 
 const about = "How far this machine's clock is from a server's, from one exchange.";
 const cli = command("02-ntp/03-clock-offset.ts", about, {
@@ -58,15 +30,11 @@ const cli = command("02-ntp/03-clock-offset.ts", about, {
 
 if (import.meta.main) {
   const args = cli.parse();
-  // No --host and no --port: lesson 05 runs in its own process, so this works offline.
-  const server = import.meta.resolve("./05-sntp-server.ts");
-  const local = args.host || args.port ? undefined : await startServer(server);
-  const host = local?.host ?? args.host ?? "127.0.0.1";
-  const port = local?.port ?? args.port ?? 123;
-  const times = await exchange(host, port, args.timeout * 1000).catch(async (error: unknown) => {
-    if (error instanceof ntp.NtpError) fail(error.message);
-    fail(await whyConnectFailed(error, host, port, "udp"));
-  });
+  const serverFile = import.meta.resolve("./05-sntp-server.ts");
+  const { host, port, local } = await peerOrStart(args, { serverFile, defaultPort: 123 });
+  const failed = async (error: unknown) => fail(await whyConnectFailed(error, host, port, "udp"));
+  // Lesson 02's careful exchange (ntp-packet.ts): T1 and T4 by our clock, T2 and T3 by its.
+  const times = await ntp.exchange(host, port, args.timeout * 1000).catch(failed);
   await local?.stop();
   const { offsetMs, delayMs } = offsetAndDelay(times);
   const [t1, t2, t3, t4] = [times.t1, times.t2, times.t3, times.t4].map(ntp.utc);
@@ -75,16 +43,15 @@ if (import.meta.main) {
   const systemTime = ntp.utc(ours);
   const correctedTime = ntp.utc(ours + offsetMs);
   if (args.json) {
-    const measured = { offsetMs: roundMs(offsetMs), delayMs: roundMs(delayMs) };
+    const measured = { offsetMs: ntp.roundMs(offsetMs), delayMs: ntp.roundMs(delayMs) };
     const report = { host, address: times.address, port, ...measured, t1, t2, t3, t4 };
     console.log(JSON.stringify({ ...report, systemTime, correctedTime }, null, 2));
   } else {
-    if (local) console.log(`no --host: asking lesson 05, started here (try --host pool.ntp.org)`);
     console.log(`asked ${endpoint(times.address, port)} (udp)\n`);
     console.log(`  T1 ${t1}  T4 ${t4}  (our clock)`);
     console.log(`  T2 ${t2}  T3 ${t3}  (its clock)`);
-    const offset = signedMs(offsetMs);
-    const delay = roundMs(delayMs).toFixed(3);
+    const offset = ntp.signedMs(offsetMs);
+    const delay = ntp.roundMs(delayMs).toFixed(3);
     console.log(`  offset ((T2-T1)+(T3-T4))/2 = ${offset}: the server's clock minus ours`);
     console.log(`  delay  (T4-T1)-(T3-T2)     = ${delay} ms on the wire, both ways`);
     console.log(`\nour clock       ${systemTime}\ncorrected time  ${correctedTime}`);

@@ -9,8 +9,8 @@
  * way back took different times. So ask several times and trust the sample with the
  * shortest round trip: it had the least room for an uneven path. ntpd and chrony do the same.
  */
-import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
-import { ask, nowMs } from "../lib/udp.ts";
+import { command, endpoint, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
+import { nowMs } from "../lib/udp.ts";
 import * as ntp from "./ntp-packet.ts";
 
 /** `count` exchanges, one after the other, and the one with the shortest round trip. */
@@ -21,44 +21,22 @@ export async function measureOffset(host: string, port: number, count = 4, timeo
   const samples: Sample[] = [];
   for (let index = 0; index < count; index++) {
     if (index > 0) await Bun.sleep(pauseMs);
-    const times = await exchange(host, port, timeoutMs);
-    // Lesson 03's formulas: θ = ((T2 - T1) + (T3 - T4)) / 2 and δ = (T4 - T1) - (T3 - T2).
-    const offsetMs = (times.t2 - times.t1 + (times.t3 - times.t4)) / 2;
-    const delayMs = times.t4 - times.t1 - (times.t3 - times.t2);
-    samples.push({ ...times, offsetMs: roundMs(offsetMs), delayMs: roundMs(delayMs) });
+    // Lesson 02's careful exchange (ntp-packet.ts), then lesson 03's formulas:
+    // θ = ((T2 - T1) + (T3 - T4)) / 2 and δ = (T4 - T1) - (T3 - T2).
+    const times = await ntp.exchange(host, port, timeoutMs);
+    const offsetMs = ntp.roundMs((times.t2 - times.t1 + (times.t3 - times.t4)) / 2);
+    const delayMs = ntp.roundMs(times.t4 - times.t1 - (times.t3 - times.t2));
+    samples.push({ ...times, offsetMs, delayMs });
   }
   const best = samples.reduce((kept, sample) => (sample.delayMs < kept.delayMs ? sample : kept));
   return { samples, best, bestIndex: samples.indexOf(best) };
 }
 
-/** Lesson 02's careful exchange: T1 and T4 by our clock, T2 and T3 by the server's. */
-async function exchange(host: string, port: number, timeoutMs: number) {
-  let nonce = new Uint8Array(8);
-  let t1 = 0;
-  const request = (): Uint8Array => {
-    nonce = crypto.getRandomValues(new Uint8Array(8));
-    const bytes = ntp.clientRequest(nonce);
-    t1 = nowMs();
-    return bytes;
-  };
-  const accept = (reply: Buffer): boolean => reply.subarray(24, 32).equals(nonce);
-  const answer = await ask(host, port, request, { timeoutMs, accept });
-  const reply = ntp.usableReply(answer.reply, endpoint(answer.address, port));
-  const t2 = ntp.toUnixMs(reply.receiveTimestamp);
-  const t3 = ntp.toUnixMs(reply.transmitTimestamp);
-  return { address: answer.address, t1, t2, t3, t4: answer.receivedAt };
-}
-
-type Sample = Awaited<ReturnType<typeof exchange>> & { offsetMs: number; delayMs: number };
-
-/** Milliseconds to the microsecond, all a clock on a network can tell: no 0.9407370000000004. */
-const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+type Sample = Awaited<ReturnType<typeof ntp.exchange>> & { offsetMs: number; delayMs: number };
 
 /** `offset +0.012 ms, round trip 0.104 ms`: the offset with its sign. */
-function sampleText({ offsetMs, delayMs }: Sample): string {
-  const sign = offsetMs < 0 ? "" : "+";
-  return `offset ${sign}${offsetMs.toFixed(3)} ms, round trip ${delayMs.toFixed(3)} ms`;
-}
+const sampleText = ({ offsetMs, delayMs }: Sample): string =>
+  `offset ${ntp.signedMs(offsetMs)}, round trip ${delayMs.toFixed(3)} ms`;
 
 const about = "This clock against a server's, several times; the shortest round trip wins.";
 const cli = command("02-ntp/04-best-of-several.ts", about, {
@@ -71,34 +49,24 @@ const cli = command("02-ntp/04-best-of-several.ts", about, {
 
 if (import.meta.main) {
   const args = cli.parse();
-  // No --host and no --port: lesson 05 runs in its own process, so this works offline.
-  const server = import.meta.resolve("./05-sntp-server.ts");
-  const local = args.host || args.port ? undefined : await startServer(server);
-  const host = local?.host ?? args.host ?? "127.0.0.1";
-  const port = local?.port ?? args.port ?? 123;
+  const serverFile = import.meta.resolve("./05-sntp-server.ts");
+  const { host, port, local } = await peerOrStart(args, { serverFile, defaultPort: 123 });
   // Against a public server this takes a while (2 s between samples): say what is going on.
-  if (!args.json) {
-    if (local) console.log(`no --host: asking lesson 05, started here (try --host pool.ntp.org)`);
-    console.log(`asking ${endpoint(host, port)} (udp) for ${args.samples} samples\n`);
-  }
+  if (!args.json) console.log(`asking ${endpoint(host, port)} (udp) for ${args.samples} samples\n`);
+  const failed = async (error: unknown) => fail(await whyConnectFailed(error, host, port, "udp"));
   const measuring = measureOffset(host, port, args.samples, args.timeout * 1000);
-  const result = await measuring.catch(async (error: unknown) => {
-    if (error instanceof ntp.NtpError) fail(error.message);
-    fail(await whyConnectFailed(error, host, port, "udp"));
-  });
+  const { samples, best, bestIndex } = await measuring.catch(failed);
   await local?.stop();
-  const { samples, best, bestIndex } = result;
   // Our clock now, plus the offset: what the server's clock reads now.
   const ours = nowMs();
   const systemTime = ntp.utc(ours);
   const correctedTime = ntp.utc(ours + best.offsetMs);
   if (args.json) {
-    const [t1, t2, t3, t4] = [best.t1, best.t2, best.t3, best.t4].map(ntp.utc);
-    const kept = { sample: bestIndex + 1, offsetMs: best.offsetMs, delayMs: best.delayMs };
     const measured = samples.map(({ offsetMs, delayMs }) => ({ offsetMs, delayMs }));
-    const report = { host, address: best.address, port, samples: measured };
-    const times = { best: { ...kept, t1, t2, t3, t4 }, systemTime, correctedTime };
-    console.log(JSON.stringify({ ...report, ...times }, null, 2));
+    const [t1, t2, t3, t4] = [best.t1, best.t2, best.t3, best.t4].map(ntp.utc);
+    const kept = { sample: bestIndex + 1, ...measured[bestIndex], t1, t2, t3, t4 };
+    const report = { host, address: best.address, port, samples: measured, best: kept };
+    console.log(JSON.stringify({ ...report, systemTime, correctedTime }, null, 2));
   } else {
     for (const [index, sample] of samples.entries())
       console.log(`  sample ${index + 1}: ${sampleText(sample)}`);

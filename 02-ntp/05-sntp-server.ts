@@ -20,9 +20,8 @@ export const DEFAULT_PORT = 12300;
 
 /** Binds the UDP socket and answers from then on; `log` gets one line per datagram. */
 export async function startNtpServer(options: Options = {}) {
-  const { host = "127.0.0.1", port = DEFAULT_PORT, stratum = 1, rate = 1000 } = options;
-  const { log = () => {} } = options;
-  const me = identity(stratum, options.refid);
+  const { host = "127.0.0.1", port = DEFAULT_PORT, rate = 1000, log = () => {} } = options;
+  const me = ntp.serverIdentity(options.stratum ?? 1, options.refid);
   const counts = { answered: 0, ignored: 0, refused: 0 };
   const socket = await Bun.udpSocket({
     hostname: host,
@@ -56,10 +55,9 @@ export async function startNtpServer(options: Options = {}) {
       error() {},
     },
   });
-  // Anyone can write any source address on a datagram. The guard (lib/udp.ts, taught in
-  // 04-server) never answers our own address, the old services that answer anything
-  // (ports 7, 13, 17, 19, 37) or port 0, and at most `rate` times a second one source:
-  // a forged flood cannot aim this server at a victim.
+  // Anyone can write any source address on a datagram. The guard (lib/udp.ts) never answers
+  // our own address, the services that answer anything (ports 7, 13, 17, 19, 37) or port 0,
+  // and at most `rate` times a second one source: a forged flood cannot aim us at a victim.
   const guard = new ReplyGuard(socket, { perSecond: rate, burst: 2 * rate });
   return {
     udp: { port: socket.port },
@@ -72,7 +70,7 @@ export async function startNtpServer(options: Options = {}) {
 }
 
 /** The reply to one datagram that arrived at `t2` (Unix ms), or why it gets none. */
-export function answer(request: Uint8Array, t2: number, me: Identity): ntp.NtpPacket | string {
+export function answer(request: Uint8Array, t2: number, me: ntp.Identity): ntp.NtpPacket | string {
   if (request.length < ntp.NTP_PACKET_SIZE) return `${request.length} bytes, too short for NTP`;
   const asked = ntp.decodePacket(request);
   if (asked.mode !== ntp.MODE_CLIENT)
@@ -96,28 +94,8 @@ export function answer(request: Uint8Array, t2: number, me: Identity): ntp.NtpPa
   };
 }
 
-/** The fields of every reply that describe the server, not the request. */
-type Identity = Pick<ntp.NtpPacket, "stratum" | "referenceId" | "precision" | "referenceTimestamp">;
-
-interface Options {
-  host?: string;
-  port?: number;
-  stratum?: number;
-  refid?: string;
-  rate?: number;
-  log?: (line: string) => void;
-}
-
-/** Who this server says it is. Throws a RangeError for a reference ID that does not fit. */
-function identity(stratum: number, refid = stratum > 1 ? "127.0.0.1" : "LOCL"): Identity {
-  return {
-    stratum,
-    referenceId: ntp.encodeReferenceId(stratum, refid),
-    precision: ntp.measurePrecision(),
-    // "When the clock was last set": we cannot know, so we say when we started.
-    referenceTimestamp: ntp.toNtpTimestamp(ntp.clockMs()),
-  };
-}
+/** The flags of the command line (see their help), each optional here, and the log. */
+type Options = Partial<ReturnType<typeof cli.parse>> & { log?: (line: string) => void };
 
 const about = "Answers NTP and SNTP client requests over UDP with this machine's clock.";
 const cli = command("02-ntp/05-sntp-server.ts", about, {
@@ -129,14 +107,10 @@ const cli = command("02-ntp/05-sntp-server.ts", about, {
 });
 
 if (import.meta.main) {
-  const { host, port, stratum, rate, ...given } = cli.parse();
-  const refid = given.refid ?? (stratum > 1 ? "127.0.0.1" : "LOCL");
-  try {
-    ntp.encodeReferenceId(stratum, refid);
-  } catch (error) {
-    usageError(`--refid: ${(error as Error).message}`, cli.usage);
-  }
-  const hint = "try  bun run 02-ntp/03-clock-offset.ts --host HOST --port PORT";
+  const { host, port, stratum, refid, rate } = cli.parse();
+  // A reference ID that does not fit the stratum is a mistake in the flags: exit 2.
+  const problem = ntp.referenceIdProblem(stratum, refid);
+  if (problem) usageError(`--refid: ${problem}`, cli.usage);
   const start = () => startNtpServer({ host, port, stratum, refid, rate, log: console.log });
-  await serve(host, port, start, hint);
+  await serve(host, port, start, "try  bun run 02-ntp/03-clock-offset.ts --host HOST --port PORT");
 }

@@ -6,8 +6,12 @@
  *
  * - `clientRequest()` is that request, for the lessons after 01;
  * - `usableReply()` is what a client checks in a reply before it trusts it (lesson 02);
+ * - `exchange()` is lesson 02's careful exchange, which lessons 03 and 04 use by name;
  * - `describePacket()`, at the end, says what each field means (lesson 01 prints it);
- * - `clockMs()` and `measurePrecision()` are the server's clock (lesson 04).
+ * - `clockMs()`, `measurePrecision()` and `serverIdentity()` are the server's (lesson 05).
+ *
+ * A reply no client may use is an `Explained` error (lib/cli.ts): its message is the one
+ * sentence the clients print.
  *
  *    0                   1                   2                   3
  *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -24,6 +28,8 @@
  * All numbers are big-endian ("network byte order"). A timestamp is 32 bits of whole
  * seconds since 1900-01-01 00:00 UTC and 32 bits of fraction (units of 2^-32 s, 233 ps).
  */
+import { endpoint, Explained } from "../lib/cli.ts";
+import { ask, nowMs } from "../lib/udp.ts";
 
 /** Bytes in an NTP header; a packet may carry extension fields or a MAC after it. */
 export const NTP_PACKET_SIZE = 48;
@@ -95,9 +101,6 @@ export const KISS_CODES: Record<string, string> = {
   CRYP: "cryptographic authentication failed",
 };
 
-/** A reply that breaks the protocol, or that a client must not use: its message says why. */
-export class NtpError extends Error {}
-
 // ---------------------------------------------------------------------------------------
 // What a client sends, and what it checks in the reply
 
@@ -115,33 +118,70 @@ export function clientRequest(transmit: Uint8Array): Uint8Array {
 
 /**
  * The packet of a reply that quoted our request back, if a client may use it (RFC 4330
- * section 5); else an NtpError that says why not: not an NTP packet, not from a server, a
+ * section 5); else an Explained error that says why not: not an NTP packet, not from a server, a
  * kiss-o'-death, no time in it, or a server that says its own clock is wrong. `where`
  * names the server in the sentence.
  */
 export function usableReply(bytes: Uint8Array, where: string): NtpPacket {
   if (bytes.length < NTP_PACKET_SIZE || bytes.length % 4 !== 0)
-    throw new NtpError(
+    throw new Explained(
       `${where} answered with ${bytes.length} bytes, not an NTP packet (48 or more, in 4-byte words): is it an NTP server?`,
     );
   const reply = decodePacket(bytes);
   const { mode, stratum } = reply;
   if (mode !== MODE_SERVER)
-    throw new NtpError(
+    throw new Explained(
       `${where} answered in mode ${mode} (${MODE_NAMES[mode]}), not 4 (server): is it an NTP server?`,
     );
   if (stratum === 0) {
     const code = referenceIdText(0, reply.referenceId);
     const meaning = KISS_CODES[code] ?? "it will not serve you now";
-    throw new NtpError(`${where} sent a kiss-o'-death (stratum 0, code ${code}): ${meaning}`);
+    throw new Explained(`${where} sent a kiss-o'-death (stratum 0, code ${code}): ${meaning}`);
   }
   if (isZeroTimestamp(reply.transmitTimestamp))
-    throw new NtpError(
+    throw new Explained(
       `${where} sent a zero transmit timestamp, so it does not know the time: ask another server`,
     );
   if (reply.leap === 3 || stratum > 15)
-    throw new NtpError(`${where} says its own clock is not synchronized: ask another server`);
+    throw new Explained(`${where} says its own clock is not synchronized: ask another server`);
   return reply;
+}
+
+/**
+ * Why a careful client got no usable answer after `attempts` silences of `timeoutMs`: none
+ * came at all, or `ignored` datagrams came that did not quote its request (lesson 02).
+ */
+export function noAnswer(where: string, ignored: number, attempts: number, timeoutMs: number) {
+  if (ignored > 0)
+    return new Explained(
+      `${where} answered, but never with the origin timestamp we sent (a late or spoofed reply), so we ignored it: try again, perhaps with a longer --timeout`,
+    );
+  return new Explained(
+    `no answer from ${where} after ${attempts} tries of ${timeoutMs / 1000} s each: check the host and port, and that UDP gets through`,
+  );
+}
+
+/**
+ * Lesson 02's careful exchange, for the lessons after it: a request with 8 fresh random
+ * bytes each try, resent on silence (lib's `ask`), only a reply that quotes them taken, and
+ * that checked by `usableReply`. T1 and T4 by our clock, T2 and T3 by the server's (Unix ms).
+ */
+export async function exchange(host: string, port: number, timeoutMs = 2000) {
+  let nonce = new Uint8Array(8);
+  let t1 = 0;
+  // T1 is read last, just before the request leaves.
+  const request = (): Uint8Array => {
+    nonce = crypto.getRandomValues(new Uint8Array(8));
+    const bytes = clientRequest(nonce);
+    t1 = nowMs();
+    return bytes;
+  };
+  const accept = (reply: Buffer): boolean => reply.subarray(24, 32).equals(nonce);
+  const answer = await ask(host, port, request, { timeoutMs, accept });
+  const reply = usableReply(answer.reply, endpoint(answer.address, port));
+  const t2 = toUnixMs(reply.receiveTimestamp);
+  const t3 = toUnixMs(reply.transmitTimestamp);
+  return { address: answer.address, t1, t2, t3, t4: answer.receivedAt };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -177,6 +217,26 @@ export function measurePrecision(): number {
   return Math.ceil(Math.log2(smallest / 1000));
 }
 
+/** The fields of every reply that describe the server, not the request. */
+export type Identity = Pick<
+  NtpPacket,
+  "stratum" | "referenceId" | "precision" | "referenceTimestamp"
+>;
+
+/**
+ * Who a server says it is: its stratum, its reference ID (see encodeReferenceId), the
+ * precision of its clock, and "when the clock was last set", which it cannot know: the
+ * moment it started. Throws a RangeError for a reference ID that does not fit the stratum.
+ */
+export function serverIdentity(stratum: number, refid?: string): Identity {
+  return {
+    stratum,
+    referenceId: encodeReferenceId(stratum, refid),
+    precision: measurePrecision(),
+    referenceTimestamp: toNtpTimestamp(clockMs()),
+  };
+}
+
 export function toNtpTimestamp(unixMs: number): NtpTimestamp {
   const unixSeconds = Math.floor(unixMs / 1000);
   const fraction = Math.floor(((unixMs - unixSeconds * 1000) / 1000) * TWO_TO_32);
@@ -197,6 +257,15 @@ export function toUnixMs(timestamp: NtpTimestamp): number {
 
 export const isZeroTimestamp = (timestamp: NtpTimestamp): boolean =>
   timestamp.seconds === 0 && timestamp.fraction === 0;
+
+/** Milliseconds to the microsecond, all a clock on a network can tell: no 0.9407370000000004. */
+export const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** `+0.012 ms`, `-3.400 ms`: an offset with its sign, to the microsecond. */
+export function signedMs(ms: number): string {
+  const shown = roundMs(ms).toFixed(3);
+  return shown.startsWith("-") ? `${shown} ms` : `+${shown} ms`;
+}
 
 /** `2025-03-01T12:00:00.123456789Z`: the fraction gives nanoseconds, finer than a Date. */
 export function formatTimestamp(timestamp: NtpTimestamp): string {
@@ -232,26 +301,30 @@ export function referenceIdText(stratum: number, referenceId: Uint8Array): strin
 }
 
 /**
- * The 4 bytes of a reference ID. At stratum 1, 1-4 capital letters or digits naming the
- * kind of clock (GPS, PPS, LOCL for an undisciplined local clock); at 2-15, the IPv4
- * address of the server this one follows. Throws a RangeError that says which is wrong.
+ * Why `text` cannot be the reference ID of a server at `stratum`, in one sentence, or
+ * undefined when it can. At stratum 1, 1-4 capital letters or digits naming the kind of
+ * clock (GPS, PPS, LOCL for an undisciplined local clock); at 2-15, the IPv4 address of
+ * the server this one follows. Without `text`: LOCL at stratum 1, 127.0.0.1 above.
  */
-export function encodeReferenceId(stratum: number, text: string): Uint8Array {
-  if (stratum <= 1) {
-    if (!/^[A-Z0-9]{1,4}$/.test(text))
-      throw new RangeError(
-        `at stratum 1 the reference ID is 1-4 capital letters or digits (like GPS or LOCL), not "${text}"`,
-      );
-    const bytes = new Uint8Array(4);
-    bytes.set(new TextEncoder().encode(text));
-    return bytes;
-  }
+export function referenceIdProblem(stratum: number, text = defaultReferenceId(stratum)) {
+  if (stratum <= 1 && !/^[A-Z0-9]{1,4}$/.test(text))
+    return `at stratum 1 the reference ID is 1-4 capital letters or digits (like GPS or LOCL), not "${text}"`;
   const octets = text.split(".").map((octet) => (/^\d{1,3}$/.test(octet) ? Number(octet) : NaN));
-  if (octets.length !== 4 || !octets.every((octet) => octet <= 255))
-    throw new RangeError(
-      `at stratum ${stratum} the reference ID is the IPv4 address of the server followed, not "${text}"`,
-    );
-  return Uint8Array.from(octets);
+  if (stratum > 1 && (octets.length !== 4 || !octets.every((octet) => octet <= 255)))
+    return `at stratum ${stratum} the reference ID is the IPv4 address of the server followed, not "${text}"`;
+  return undefined;
+}
+
+const defaultReferenceId = (stratum: number): string => (stratum > 1 ? "127.0.0.1" : "LOCL");
+
+/** The 4 bytes of a reference ID (see referenceIdProblem); a RangeError if it does not fit. */
+export function encodeReferenceId(stratum: number, text = defaultReferenceId(stratum)): Uint8Array {
+  const problem = referenceIdProblem(stratum, text);
+  if (problem) throw new RangeError(problem);
+  if (stratum > 1) return Uint8Array.from(text.split(".").map(Number));
+  const bytes = new Uint8Array(4);
+  bytes.set(new TextEncoder().encode(text));
+  return bytes;
 }
 
 export function decodePacket(bytes: Uint8Array): NtpPacket {

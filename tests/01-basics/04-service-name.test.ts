@@ -5,15 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { explain, findServices } from "../../01-basics/04-service-name.ts";
 import {
-  DatabaseError,
-  explain,
-  findServices,
   loadServices,
   parseQuery,
   parseServices,
   type ServiceEntry,
-} from "../../01-basics/04-service-name.ts";
+} from "../../01-basics/ports.ts";
+import { Explained, UsageError } from "../../lib/cli.ts";
 import { runLesson } from "../helpers.ts";
 import { expectHelpMatchesRun, expectUsageError } from "./common.ts";
 
@@ -92,22 +91,24 @@ describe("04-service-name in-process", () => {
       '"xyz" is not a protocol in the services database: use one of tcp, udp, sctp.',
     );
     expect(() => parseQuery("a b", entries)).toThrow('"a b" is not PORT/PROTOCOL');
+    // A mistake in the input: lib's usage error, exit 2 when run.
+    expect(() => parseQuery("a b", entries)).toThrow(UsageError);
     expect(parseQuery("0/udp", entries)).toEqual({ port: 0, protocol: "udp" });
   });
 
-  test("a missing database is a DatabaseError that says what to do", () => {
+  test("a missing database is an Explained error (exit 1, not 2) that says what to do", () => {
     const missing = join(workDir, "no-such-services");
-    expect(() => loadServices(missing)).toThrow(DatabaseError);
+    expect(() => loadServices(missing)).toThrow(Explained);
     expect(() => loadServices(missing)).toThrow(
       `cannot read the services database ${missing} (ENOENT): check the path given to --services.`,
     );
   });
 
-  test("a database with no service line is a DatabaseError, not 'no such service' for all", async () => {
+  test("a database with no service line is an Explained error, not 'no such service' for all", async () => {
     const empty = join(workDir, "empty-services");
     writeFileSync(empty, "# only a comment\n\nnot a service line\n");
     const sentence = `${empty} holds no service lines (like "ssh 22/tcp"): check the path given to --services.`;
-    expect(() => loadServices(empty)).toThrow(DatabaseError);
+    expect(() => loadServices(empty)).toThrow(Explained);
     expect(() => loadServices(empty)).toThrow(sentence);
     const run = await runLesson(LESSON, ["--services", empty, "22/tcp"]);
     expect(run.code).toBe(1);

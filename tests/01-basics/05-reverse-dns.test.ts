@@ -4,13 +4,9 @@
 // the system resolver is asked only about addresses /etc/hosts holds, or inside a private
 // namespace (with a hosts file of the test's own, or with no DNS server at all).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  lookupAddress,
-  NoNameError,
-  plainAddress,
-  reverseName,
-} from "../../01-basics/05-reverse-dns.ts";
+import { lookupAddress, NoNameError } from "../../01-basics/05-reverse-dns.ts";
 import { SYSTEM_RESOLVER } from "../../01-basics/dns-names.ts";
+import { plainAddress, reverseName } from "../../01-basics/ipaddress.ts";
 import {
   type DnsServer,
   LAB_ZONE,
@@ -90,6 +86,7 @@ describe("05-reverse-dns in-process", () => {
       aliases: ["web.lab.test"],
       addresses: ["10.0.0.1", "10.0.0.2", "fd00::1"],
       confirmed: true,
+      answeredBy: `DNS server ${dns.address}`,
     });
     expect(asked("1.0.0.10.in-addr.arpa")).toContain("PTR");
     const v6 = await lookupAddress("fd00:0:0::1", dns.address);

@@ -3,8 +3,13 @@
  * file run as a student would, its JSON equal to what Python's ipaddress answered.
  */
 import { describe, expect, test } from "bun:test";
-import { EXAMPLES, formatReport, hostsRule, scopeInWords } from "../../01-basics/06-ip-address.ts";
-import { describe as describeIp, type NetworkReport } from "../../01-basics/ipaddress.ts";
+import { EXAMPLES, formatReport } from "../../01-basics/06-ip-address.ts";
+import {
+  describe as describeIp,
+  hostsRule,
+  type NetworkReport,
+  scopeInWords,
+} from "../../01-basics/ipaddress.ts";
 import { runLesson } from "../helpers.ts";
 import { expectHelpMatchesRun, expectUsageError } from "./common.ts";
 import { asJson, BAD_INPUTS, expectedFor } from "./ip-fixture.ts";

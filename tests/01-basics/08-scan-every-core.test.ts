@@ -6,7 +6,8 @@
 // are tried only inside a private network namespace (`unshare -n`).
 import { describe, expect, test } from "bun:test";
 import { scanOnEveryCore } from "../../01-basics/08-scan-every-core.ts";
-import { type ScanReport, ScanError, tcpServiceNames } from "../../01-basics/ports.ts";
+import { type ScanReport, tcpServiceNames } from "../../01-basics/ports.ts";
+import { Explained } from "../../lib/cli.ts";
 import { ANSWER, DONE, NEXT, probeShared } from "../../01-basics/scan-thread.ts";
 import { silentPort } from "../fixtures/silent-port.ts";
 import {
@@ -144,7 +145,7 @@ describe("08-scan-every-core in-process", () => {
     try {
       const limits = { concurrency: 100, timeoutMs: 1000, workers: 2 };
       const failure = scanOnEveryCore("127.0.0.1", [closedPort()], limits);
-      await expect(failure).rejects.toThrow(ScanError);
+      await expect(failure).rejects.toThrow(Explained);
       await expect(failure).rejects.toThrow(
         "could not start 2 scanning threads (EMFILE): raise ulimit -n, or give --workers 1",
       );

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { bothViews, clientView, type View } from "../../01-basics/09-connection-info.ts";
 import { whyConnectFailed } from "../../lib/cli.ts";
+import { canUsePrivateHosts, privateDns } from "../fixtures/private-hosts.ts";
 import { silentPort } from "../fixtures/silent-port.ts";
 import {
   canUsePrivateNetwork,
@@ -17,6 +18,7 @@ import { expectHelpMatchesRun, expectUsageError, listen } from "./common.ts";
 
 const LESSON = "01-basics/09-connection-info.ts";
 const PRIVATE = await canUsePrivateNetwork();
+const PRIVATE_HOSTS = await canUsePrivateHosts();
 const PYTHON = hasCommand("python3");
 const REFUSED = (where: string): string =>
   `${where} (tcp) refused the connection: nothing listens there; start the server, or check --host and --port`;
@@ -123,14 +125,30 @@ describe("09-connection-info as a student runs it", () => {
     expect(stderr).toBe(`${REFUSED(`[::1]:${port}`)}\n`);
   });
 
-  test("an unknown host: one sentence, exit 1", async () => {
+  // lib's --host flag refuses a name no DNS server could hold before anything is sent.
+  test("a malformed host name: lib's sentence, the usage, exit 2", async () => {
     const args = ["--host", "no-such-host..invalid", "--port", "80"];
-    const { code, stderr } = await runLesson(LESSON, args);
-    expect(code).toBe(1);
-    expect(stderr).toBe(
-      `cannot find the host "no-such-host..invalid": no such name (check the spelling, or give an IP address)\n`,
+    await expectUsageError(
+      LESSON,
+      args,
+      '--host must be a host name or an IP address (got "no-such-host..invalid")',
     );
   });
+
+  test.skipIf(!PRIVATE_HOSTS)(
+    "an unknown host, with the test DNS responder as the system's: one sentence, exit 1 (needs root, unshare)",
+    async () => {
+      await using dns = privateDns();
+      const lesson = ["bun", "run", LESSON, "--host", "nosuch.lab.test", "--port", "80"];
+      const run = await runLesson("tests/01-basics/with-dns-server.ts", lesson, {
+        argvPrefix: dns.argvPrefix,
+      });
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(run.stderr).toBe(
+        `cannot find the host "nosuch.lab.test": no such name (check the spelling, or give an IP address)\n`,
+      );
+    },
+  );
 
   test.skipIf(!PRIVATE)(
     "in a private network: a name that needs DNS is 'no DNS server answered', exit 1 (needs root, unshare)",

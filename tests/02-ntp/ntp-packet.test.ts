@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as ntp from "../../02-ntp/ntp-packet.ts";
+import { Explained } from "../../lib/cli.ts";
 import { ERA_1, goodReply, now } from "./fake-ntp.ts";
 
 describe("NTP time", () => {
@@ -88,6 +89,42 @@ describe("the packet", () => {
     );
   });
 
+  test("referenceIdProblem: a sentence for an ID that does not fit the stratum, none for one that does", () => {
+    expect(ntp.referenceIdProblem(1, "GPS")).toBeUndefined();
+    expect(ntp.referenceIdProblem(1)).toBeUndefined();
+    expect(ntp.referenceIdProblem(2)).toBeUndefined();
+    expect(ntp.referenceIdProblem(15, "10.0.0.1")).toBeUndefined();
+    expect(ntp.referenceIdProblem(1, "LOCAL")).toBe(
+      'at stratum 1 the reference ID is 1-4 capital letters or digits (like GPS or LOCL), not "LOCAL"',
+    );
+    expect(ntp.referenceIdProblem(2, "10.0.0")).toBe(
+      'at stratum 2 the reference ID is the IPv4 address of the server followed, not "10.0.0"',
+    );
+    // With no text: LOCL at stratum 1, 127.0.0.1 above.
+    expect([...ntp.encodeReferenceId(1)]).toEqual([76, 79, 67, 76]);
+    expect([...ntp.encodeReferenceId(3)]).toEqual([127, 0, 0, 1]);
+  });
+
+  test("serverIdentity: stratum, reference ID, a measured precision, and its start as the reference time", () => {
+    const before = Date.now();
+    const me = ntp.serverIdentity(2, "192.0.2.9");
+    expect(me.stratum).toBe(2);
+    expect(ntp.referenceIdText(2, me.referenceId)).toBe("192.0.2.9");
+    expect(me.precision).toBeLessThan(-9);
+    expect(ntp.toUnixMs(me.referenceTimestamp)).toBeGreaterThanOrEqual(before - 1);
+    expect(ntp.referenceIdText(1, ntp.serverIdentity(1).referenceId)).toBe("LOCL");
+    expect(() => ntp.serverIdentity(1, "gps")).toThrow(RangeError);
+  });
+
+  test("roundMs and signedMs keep milliseconds to the microsecond", () => {
+    expect(ntp.roundMs(0.9407370000000004)).toBe(0.941);
+    expect(ntp.roundMs(-3.4000001)).toBe(-3.4);
+    expect(ntp.roundMs(10_000.0004)).toBe(10_000);
+    expect(ntp.signedMs(0.0123)).toBe("+0.012 ms");
+    expect(ntp.signedMs(-3.4)).toBe("-3.400 ms");
+    expect(ntp.signedMs(-0.0004)).toBe("+0.000 ms");
+  });
+
   test("describePacket puts each field into words, its durations to the microsecond", () => {
     const bytes = goodReply(new Uint8Array(48));
     const fields = ntp.describePacket(ntp.decodePacket(bytes));
@@ -138,7 +175,7 @@ describe("usableReply: what a client checks before it trusts a reply", () => {
       try {
         ntp.usableReply(bytes, "x");
       } catch (error) {
-        expect(error).toBeInstanceOf(ntp.NtpError);
+        expect(error).toBeInstanceOf(Explained);
         return (error as Error).message;
       }
       throw new Error("the reply was accepted");

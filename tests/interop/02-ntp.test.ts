@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRequest } from "../../02-ntp/01-sntp-request.ts";
 import { querySntp } from "../../02-ntp/02-careful-client.ts";
-import { exchange, offsetAndDelay } from "../../02-ntp/03-clock-offset.ts";
+import { offsetAndDelay } from "../../02-ntp/03-clock-offset.ts";
+import { exchange } from "../../02-ntp/ntp-packet.ts";
 import {
   canUsePrivateNetwork,
   freePort,
