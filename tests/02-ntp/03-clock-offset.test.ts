@@ -43,10 +43,11 @@ describe("offsetAndDelay and one exchange, in-process", () => {
     expect(fake.requests.length).toBe(1);
   });
 
-  test("against the chapter's server, same clock: the offset is within half the round trip of 0", async () => {
+  test("against the chapter's server, same clock: the offset is within half the round trip (and the server clock's 2 ms) of 0", async () => {
     const server = track(await startNtpServer({ port: 0 }));
     const { offsetMs, delayMs } = offsetAndDelay(await exchange("127.0.0.1", server.udp.port));
-    expect(Math.abs(offsetMs)).toBeLessThanOrEqual(delayMs / 2 + 0.01);
+    // The server's clock follows Date.now() within 2 ms (ntp-packet.ts clockMs), ours does not.
+    expect(Math.abs(offsetMs)).toBeLessThanOrEqual(delayMs / 2 + 2);
     expect(server.counts.answered).toBe(1);
   });
 
