@@ -6,7 +6,7 @@
  * @serves tcp "/help\n" -> /^HELP /m
  * @limits idle --idle · memory 150 MiB
  *
- * The server the terminal client (lesson 11), the benchmark and the next chapter's bridges
+ * The server the terminal client (lesson 11), the benchmark and this chapter's bridges
  * talk to, composed from the chapter's modules: protocol.ts parses each line, room.ts keeps
  * the connections and their guards (lessons 06 to 09), delivers, and takes files, and
  * mailbox.ts stores. What is left here is lesson 03's `switch`, each case a line or two.

@@ -1,6 +1,6 @@
 /**
  * A client's connection to the chat server, for every program that speaks the chat: the
- * terminal client (06-chat/11-chat-client), the benchmark, and the next chapter's bridges.
+ * terminal client (06-chat/11-chat-client), the benchmark, and this chapter's bridges.
  * It connects, waits for `HELLO`, logs in, and resolves once the server says `OK`; from then
  * on every server line reaches `onEvent` as an event (protocol.ts), `PING` is answered by
  * itself, and acknowledgements go out in batches. What to do when it closes (reconnect, or

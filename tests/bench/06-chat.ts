@@ -10,7 +10,10 @@
  * - 10,000 idle logged-in clients: the server's RSS, beside a bare Bun.listen holding as many
  *   connections and ngircd holding as many registered clients (in no channel);
  * - the offline store: 10,000 private messages from 1,000 senders to someone away (stored,
- *   each on disk before its OK), then the time to deliver all 10,000 at that one's login.
+ *   each on disk before its OK), then the time to deliver all 10,000 at that one's login;
+ * - the bridges: the same fan-out with 100 clients through the web bridge (lesson 14, 100
+ *   WebSocket clients) and through the IRC door (lesson 15, 100 IRC clients), each in its
+ *   own process, beside 100 clients talking TCP to the chat server directly in the same run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +36,8 @@ interface Target {
 /** One client of the load generator: it logs in, sends lines, and reads them whole. */
 interface Client {
   socket: Socket<undefined>;
+  /** Set for a client of the web bridge: a WebSocket, a chat line a message. */
+  ws?: WebSocket;
   /** Called with every complete line received. */
   onLine: (line: string) => void;
   rest: string;
@@ -42,6 +47,11 @@ interface Client {
 
 /** Writes everything, keeping what the kernel does not take for `drain`. */
 function send(client: Client, text: string): void {
+  if (client.ws) {
+    // A WebSocket message is one line, without its "\n"; the browser side queues it.
+    client.ws.send(text.slice(0, -1));
+    return;
+  }
   const bytes = Buffer.from(text);
   if (client.pending.length > 0) {
     client.pending.push(bytes);
@@ -93,6 +103,30 @@ async function open(port: number): Promise<Client> {
   return client;
 }
 
+/** Connects one WebSocket client of the web bridge; its messages arrive at `client.onLine`. */
+async function openWeb(port: number): Promise<Client> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+  const client: Client = {
+    socket: undefined as unknown as Socket<undefined>,
+    ws,
+    onLine: () => {},
+    rest: "",
+    pending: [],
+  };
+  ws.onmessage = (event) => client.onLine(String(event.data));
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  return client;
+}
+
+/** Drops a client's connection, TCP or WebSocket. */
+function hangUp(client: Client): void {
+  if (client.ws) client.ws.close();
+  else client.socket.terminate();
+}
+
 /** Resolves with the first line `match` takes, or rejects after `ms`. */
 function expectLine(
   client: Client,
@@ -110,7 +144,8 @@ function expectLine(
   });
 }
 
-type Protocol = "chat" | "irc";
+/** The chat's own lines over TCP or through the web bridge; IRC to ngircd or to the door. */
+type Protocol = "chat" | "web" | "irc" | "door";
 
 /** Connects and logs in `count` clients (joined to #bench on IRC), `batch` at a time. */
 async function crowd(
@@ -121,23 +156,25 @@ async function crowd(
 ): Promise<Client[]> {
   // Our server's logins wait in a queue of 100 at most; ngircd listens with a backlog of
   // 10, and connects past it wait for the kernel's SYN retry (a second): so, small groups.
-  const batch = protocol === "chat" ? 50 : 8;
+  const batch = protocol === "irc" ? 8 : 50;
   const clients: Client[] = [];
   for (let first = 0; first < count; first += batch) {
     const group = await Promise.all(
       Array.from({ length: Math.min(batch, count - first) }, async (_, offset) => {
         const n = first + offset;
-        const client = await open(port);
-        if (protocol === "chat") {
+        const client = protocol === "web" ? await openWeb(port) : await open(port);
+        if (protocol === "chat" || protocol === "web") {
           const ok = expectLine(client, (line) => /^(OK|ERR) /.test(line));
           send(client, `/login b${n} pw\n`);
           const answer = await ok;
           if (!answer.startsWith("OK")) throw new Error(`b${n}: ${answer}`);
         } else {
-          // Registered (001), and in the channel (366, the end of its names) if asked.
+          // Registered (001), and in the channel (366, the end of its names) if asked. The
+          // door has one channel, #chat, and the chat's accounts: it needs a PASS.
           const ready = expectLine(client, (line) => line.includes(join ? " 366 " : " 001 "));
-          const joining = join ? "JOIN #bench\r\n" : "";
-          send(client, `NICK b${n}\r\nUSER b${n} 0 * :bench\r\n${joining}`);
+          const pass = protocol === "door" ? "PASS pw\r\n" : "";
+          const joining = join ? `JOIN ${channel(protocol)}\r\n` : "";
+          send(client, `${pass}NICK b${n}\r\nUSER b${n} 0 * :bench\r\n${joining}`);
           await ready;
         }
         return client;
@@ -147,6 +184,8 @@ async function crowd(
   }
   return clients;
 }
+
+const channel = (protocol: Protocol): string => (protocol === "door" ? "#chat" : "#bench");
 
 /** The `p`th percentile of sorted `values`. */
 const percentile = (sorted: Float64Array, p: number): number =>
@@ -195,7 +234,8 @@ export async function fanOut(
   const pad = "x".repeat(Math.max(0, bytes - 32));
   const line = (n: number, now: number): string => {
     const text = ` n=${n} t=${now.toFixed(3)} ${pad}`;
-    return protocol === "chat" ? `${text}\n` : `PRIVMSG #bench :${text}\r\n`;
+    if (protocol === "chat" || protocol === "web") return `${text}\n`;
+    return `PRIVMSG ${channel(protocol)} :${text}\r\n`;
   };
   const started = performance.now();
   for (let next = 0; next < total;) {
@@ -210,7 +250,7 @@ export async function fanOut(
   }
   // Give the last messages time to arrive.
   for (let waited = 0; waited < 10_000 && delivered < expected; waited += 50) await sleep(50);
-  for (const member of members) member.socket.terminate();
+  for (const member of members) hangUp(member);
   const sorted = latencies.subarray(0, delivered).sort();
   return {
     // Per second of sending: the offered rate x 999 when every message arrives. A server that
@@ -243,6 +283,36 @@ export async function ourServer(): Promise<Target & { data: string }> {
   ]);
   const { port } = await lesson.listening();
   return { port, pid: lesson.proc.pid, data, stop: () => stopLesson(lesson, data) };
+}
+
+/** Lesson 14 or 15 in its own process, the bridge to the chat server on `chatPort`. */
+async function bridge(file: string, chatPort: number): Promise<Target> {
+  const lesson = startLesson(file, ["--port", "0", "--chat-port", String(chatPort)]);
+  const { port } = await lesson.listening();
+  return { port, pid: lesson.proc.pid, stop: () => stopLesson(lesson) };
+}
+
+/**
+ * The fan-out through a bridge (`file`, a lesson) to a fresh chat server, or straight to
+ * the chat server when `file` is undefined.
+ */
+async function through(
+  file: string | undefined,
+  protocol: Protocol,
+  load: { clients: number; rate: number; seconds: number; bytes: number },
+): Promise<FanOut> {
+  const server = await ourServer();
+  try {
+    if (file === undefined) return await fanOut(protocol, server.port, load);
+    const door = await bridge(file, server.port);
+    try {
+      return await fanOut(protocol, door.port, load);
+    } finally {
+      await door.stop();
+    }
+  } finally {
+    await server.stop();
+  }
 }
 
 async function stopLesson(lesson: LessonProcess, data?: string): Promise<void> {
@@ -480,5 +550,23 @@ export async function bench(): Promise<BenchRow[]> {
     "-",
     "reported",
   );
+
+  // The bridges: 100 clients, 500 messages a second in all (5 each, within the flood guard).
+  const few = { clients: 100, rate: 500, seconds: 5, bytes: 100 };
+  const fewLoad = `${few.clients} clients, ${few.rate} msg/s of ${few.bytes} B, each to all`;
+  const direct = await through(undefined, "chat", few);
+  const web = await through("06-chat/14-web-client.ts", "web", few);
+  const door = await through("06-chat/15-irc-door.ts", "door", few);
+  for (const [name, run] of [
+    [`fan-out through 14-web-client.ts: ${fewLoad}, as WebSocket clients`, web],
+    [`fan-out through 15-irc-door.ts: ${fewLoad}, as IRC clients`, door],
+  ] as const) {
+    row(
+      name,
+      `${number(run.deliveredPerSecond)} messages/s delivered, p99 ${run.p99.toFixed(1)} ms (${figure(run)})`,
+      `direct TCP, same run: ${number(direct.deliveredPerSecond)} messages/s, p99 ${direct.p99.toFixed(1)} ms`,
+      run.missing === 0 ? "none missing: met" : `${number(run.missing)} missing: NOT met`,
+    );
+  }
   return rows;
 }

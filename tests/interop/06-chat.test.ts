@@ -2,15 +2,18 @@
  * Chapter 06 against third-party peers: two people chatting with nothing but `ncat` (as `nc`),
  * by the README's recipe, through lesson 01 and through the complete server; socat as a
  * client; a Python client in the LAB's style (plain socket calls) that splits a line inside a
- * UTF-8 character; and `ncat -u` typing a datagram to the UDP counter. A missing binary skips,
- * naming its Debian package.
+ * UTF-8 character; `ncat -u` typing a datagram to the UDP counter; and the IRC door beside
+ * ngircd, a real IRC server: the same refusal of a line over 512 bytes, the same python3-irc
+ * script welcomed by both. A missing binary skips, naming its Debian package.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { hasCommand, startLesson } from "../helpers.ts";
+import { ngircd } from "../bench/06-chat.ts";
+import { hasPythonIrc, IrcTestClient, PythonIrc } from "../fixtures/chat-irc.ts";
+import { hasCommand, SLOW_TEST_MS, startLesson } from "../helpers.ts";
 
 const folders: string[] = [];
 afterEach(() => {
@@ -184,3 +187,70 @@ test.skipIf(!hasNcat)(
     await server.waitFor(/#1 from 127\.0\.0\.1:\d+: "hello from ncat\\n"/);
   },
 );
+
+describe("the IRC door beside a real IRC server, ngircd", () => {
+  const hasNgircd = existsSync("/usr/sbin/ngircd");
+
+  /** Lines sent raw, then everything the server says until it closes (or 3 s pass). */
+  async function exchange(port: number, lines: string[]): Promise<string[]> {
+    const client = await IrcTestClient.connect(port);
+    client.send(...lines);
+    await client.whenClosed(3_000).catch(() => {});
+    client.socket.terminate();
+    return client.lines;
+  }
+
+  test.skipIf(!hasNgircd)(
+    "a line over 512 bytes, CR LF included: the door refuses it as ngircd does, ERROR and the close (needs Debian package ngircd)",
+    async () => {
+      const irc = await ngircd();
+      await using door = startLesson("06-chat/15-irc-door.ts", ["--port", "0"]);
+      const { port } = await door.listening();
+      try {
+        const tooLong = `PRIVMSG #chat :${"y".repeat(600)}`;
+        const theirs = await exchange(irc.port, ["NICK probe", "USER probe 0 * :p", tooLong]);
+        const ours = await exchange(port, ["PASS pw", "NICK probe", "USER probe 0 * :p", tooLong]);
+        expect(theirs.at(-1)).toBe("ERROR :Request too long");
+        expect(ours.at(-1)).toBe("ERROR :Request too long");
+        expect(ours.some((line) => line.includes(" 001 probe "))).toBe(true);
+      } finally {
+        await irc.stop();
+      }
+    },
+    SLOW_TEST_MS,
+  );
+
+  test.skipIf(!hasNgircd || !hasPythonIrc())(
+    "the same python3-irc script on ngircd and on the door: welcomed, in the channel, a message from another user arrives (needs Debian packages ngircd and python3-irc)",
+    async () => {
+      const irc = await ngircd();
+      await using door = startLesson("06-chat/15-irc-door.ts", ["--port", "0"]);
+      const { port } = await door.listening();
+      try {
+        for (const [server, serverPort, password] of [
+          ["ngircd", irc.port, ""],
+          ["the door", port, "pw"],
+        ] as const) {
+          await using client = new PythonIrc(serverPort, "alice", password);
+          expect({ server, event: await client.event(/^welcome/) }).toEqual({
+            server,
+            event: "welcome alice",
+          });
+          client.do("join #chat");
+          await client.event(/^namreply/);
+          const bob = await IrcTestClient.connect(serverPort);
+          if (password) bob.send(`PASS ${password}`);
+          bob.send("NICK bob", "USER bob 0 * :Bob", "JOIN #chat", "PRIVMSG #chat :hi alice");
+          expect({ server, event: await client.event(/^pubmsg/) }).toEqual({
+            server,
+            event: "pubmsg bob #chat hi alice",
+          });
+          bob.socket.terminate();
+        }
+      } finally {
+        await irc.stop();
+      }
+    },
+    SLOW_TEST_MS,
+  );
+});

@@ -2,9 +2,11 @@
  * The tour of chapter 06, the chat (`bun . --demo` runs it; alone:
  * `bun run tools/tours/06-chat.ts`). Every lesson plays over loopback with nothing to type:
  * the broadcast, accounts, commands, a message kept for someone away (through a `kill -9` of
- * the server), a file, the four guards each switched off and on, the terminal client, and the
- * UDP counter with its sender. It prints what each side shows, bounds every wait, and exits 1 if
- * a step did not do what its lesson promises.
+ * the server), a file, the four guards each switched off and on, the terminal client, the UDP
+ * counter with its sender, and the two bridges: the web client (its page, and a WebSocket as
+ * the page opens it) and the IRC door (an IRC client's lines, typed by hand). It prints what
+ * each side shows, bounds every wait, and exits 1 if a step did not do what its lesson
+ * promises.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -251,6 +253,79 @@ async function udp(): Promise<void> {
   );
 }
 
+/** The chat server a bridge started for itself: the port it printed. */
+async function ownChat(bridge: LessonProcess): Promise<number> {
+  const match = await bridge.waitFor(/no --chat-port: started \S+ on port (\d+)/);
+  return Number(match[1]);
+}
+
+async function web(): Promise<void> {
+  console.log("\n=== 14: the web client (its page, and a WebSocket as the page opens it)");
+  const { server, port } = await serve("06-chat/14-web-client.ts");
+  const page = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+  const title = (await page?.text())?.match(/<title>(.*)<\/title>/)?.[1];
+  console.log(`\n$ curl http://127.0.0.1:${port}/   (a browser does this)`);
+  console.log(`  | ${page?.status} ${page?.headers.get("content-type")}, <title>${title}</title>`);
+  check("the page is served", page?.status === 200 && title === "Chat");
+  const seen: string[] = [];
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+  const saw = (pattern: RegExp): Promise<boolean> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      const look = (): void => {
+        if (!seen.some((text) => pattern.test(text))) return;
+        clearTimeout(timer);
+        resolve(true);
+      };
+      ws.onmessage = (event) => {
+        seen.push(String(event.data));
+        look();
+      };
+      look();
+    });
+  await saw(/^HELLO/);
+  ws.send("/login alice secret");
+  await saw(/^OK alice/);
+  const bob = await nc(await ownChat(server));
+  bob.send("/login bob pw\nhello, browser\n");
+  const heard = await saw(/^MSG bob hello, browser$/);
+  ws.send("hello, nc");
+  const back = await bob.line(/^MSG alice/);
+  show("(the WebSocket, a message each)", seen.join("\n"));
+  show("(bob's nc, on the chat server the bridge started)", bob.lines().join("\n"));
+  check("a chat line a message, both ways", heard && back === "MSG alice hello, nc");
+  ws.close();
+  bob.close();
+  await stop(server);
+}
+
+async function irc(): Promise<void> {
+  console.log("\n=== 15: the IRC door (an IRC client's lines, typed by hand)");
+  const { server, port } = await serve("06-chat/15-irc-door.ts");
+  const alice = await nc(port);
+  alice.send("PASS secret\r\nNICK alice\r\nUSER alice 0 * :Alice\r\nJOIN #chat\r\n");
+  const names = await alice.line(/ 366 /);
+  const bob = await nc(await ownChat(server));
+  bob.send("/login bob pw\nhello, IRC\n");
+  const heard = await alice.line(/PRIVMSG #chat/);
+  alice.send("PRIVMSG #chat :hello, chat\r\nPRIVMSG bob :just for you\r\n");
+  const back = await bob.line(/^PRIV /);
+  show("(alice's IRC lines)", alice.lines().join("\n").replaceAll("\r", ""));
+  show("(bob's nc, on the chat server the door started)", bob.lines().join("\n"));
+  check(
+    "registered (001 to 004), in #chat (353, 366)",
+    names !== "" && alice.lines().some((line) => line.includes(" 004 alice ")),
+  );
+  check(
+    "the channel and a private message, both ways",
+    heard === ":bob!bob@chat PRIVMSG #chat :hello, IRC\r" &&
+      /^PRIV \d+ alice just for you$/.test(back),
+  );
+  alice.close();
+  bob.close();
+  await stop(server);
+}
+
 try {
   await broadcast();
   await accountsAndCommands();
@@ -258,6 +333,8 @@ try {
   await guards();
   await client();
   await udp();
+  await web();
+  await irc();
 } finally {
   rmSync(data, { recursive: true, force: true });
 }
