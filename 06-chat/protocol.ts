@@ -1,6 +1,6 @@
 /**
- * The chat's wire format: the one page that the server, the terminal client and (in the next
- * chapter's issue) the WebSocket bridge and the IRC door all read. Every message is one line
+ * The chat's wire format: the one page that the server, the terminal client, the WebSocket
+ * bridge and the IRC door (lessons 14 and 15) all read. Every message is one line
  * of UTF-8 ending in "\n" ("\r\n" is accepted), at most MAX_LINE_BYTES long, so two people can
  * chat with nothing but `nc` (the chapter's README shows how).
  *
