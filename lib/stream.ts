@@ -172,6 +172,7 @@ export class Outbox {
   private paused = false;
   private holds = 0;
   private ending = false;
+  private halfClosed = false;
   private closed = false;
   private lastProgress = performance.now();
   private watchdog: Timer | undefined;
@@ -277,14 +278,13 @@ export class Outbox {
    * Nothing more to send: once the queue is empty, send FIN but keep reading. Closing with
    * unread input would make the kernel send a reset, which can destroy our last reply before
    * the client reads it. The connection closes when the client closes its side (Bun then
-   * calls `close`), or after `graceMs`.
+   * calls `close`), or `graceMs` after our FIN. Replies still being computed (`reserve`) go
+   * out first: the FIN, and the grace period, wait for them.
    */
   end(): void {
     if (this.ending) return;
     this.ending = true;
     this.flush();
-    // Infinity: no limit (a client that closes when it has read everything, say).
-    if (Number.isFinite(this.graceMs)) setTimeout(() => this.terminate(), this.graceMs).unref();
   }
 
   /** Takes the ready entries at the head of the queue, joined up to BATCH_BYTES. */
@@ -346,7 +346,11 @@ export class Outbox {
   }
 
   private halfClose(): void {
-    if (this.socket.readyState === 1) this.socket.shutdown();
+    if (this.halfClosed || this.socket.readyState !== 1) return;
+    this.halfClosed = true;
+    this.socket.shutdown();
+    // Infinity: no limit (a client that closes when it has read everything, say).
+    if (Number.isFinite(this.graceMs)) setTimeout(() => this.terminate(), this.graceMs).unref();
   }
 
   private terminate(): void {

@@ -145,6 +145,22 @@ describe("Outbox", () => {
     expect(outbox.queuedBytes).toBe(0);
   });
 
+  test("end() with a reply still being computed: FIN and the grace period wait for it", async () => {
+    const socket = new FakeSocket();
+    const outbox = new Outbox(socket, { graceMs: 30 });
+    const later = outbox.reserve();
+    outbox.end();
+    await Bun.sleep(60);
+    expect({ halfClosed: socket.halfClosed, terminated: socket.terminated }).toEqual({
+      halfClosed: false,
+      terminated: false,
+    });
+    later("the answer\n");
+    await Promise.resolve();
+    expect(socket.text).toBe("the answer\n");
+    expect(socket.halfClosed).toBe(true);
+  });
+
   test("end() with graceMs Infinity half-closes and never cuts the peer off", async () => {
     const socket = new FakeSocket();
     const outbox = new Outbox(socket, { graceMs: Number.POSITIVE_INFINITY });
