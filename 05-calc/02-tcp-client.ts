@@ -4,47 +4,29 @@
  * @run bun run 05-calc/02-tcp-client.ts [CALCULATION] [--host HOST] [--port PORT]
  * @python tcp/client_calc.py
  *
- * The lab's client: type a calculation, read the answer, type the next. The reply may
- * come in any number of `data` events, so the client reads until its newline. With no
- * --host/--port it starts lesson 01's server in this process and says so; with no
- * CALCULATION it asks for one a line (`>`). Waiting for each reply costs a round trip
- * per request: lesson 03 stops waiting.
+ * The lab's client: type a calculation, read the answer, type the next. The reply may come
+ * in any number of `data` events, so `connectLines` (lib/lines.ts) reads up to its newline
+ * and `next()` hands over the whole line. With no --host/--port it starts lesson 01's server
+ * and says so; with no CALCULATION it asks for one a line (`>`). Waiting for each reply costs
+ * a round trip per request: lesson 03 stops waiting.
  */
-import { command, connect, endpoint, fail, flag, whyConnectFailed } from "../lib/cli.ts";
-import { LineReader, Outbox } from "../lib/stream.ts";
-import { startTcpServer } from "./01-tcp-server.ts";
+import { command, endpoint, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
+import { connectLines } from "../lib/lines.ts";
 import { TCP_PORT } from "./protocol.ts";
 
 /** A connection to a calculator: `ask(line)` sends one request and resolves with its reply. */
 export async function openCalculator(host: string, port: number, timeoutMs = 30_000) {
-  const replies = new LineReader(8192);
-  let waiting: PromiseWithResolvers<string> | undefined;
-  let closed = false;
-  const socket = await connect(host, port, {
-    data(_socket, chunk) {
-      for (const line of replies.push(chunk)) waiting?.resolve(line);
-    },
-    drain: () => outbox.flush(),
-    close() {
-      closed = true;
-      waiting?.reject(new Error("the server closed the connection"));
-    },
-  });
-  const outbox = new Outbox(socket);
-  const ask = async (line: string): Promise<string> => {
-    if (closed) throw new Error("the server closed the connection");
-    waiting = Promise.withResolvers<string>();
-    outbox.send(`${line}\n`);
-    const why = `no reply within ${timeoutMs / 1000} s; is it a calculator server?`;
-    const timer = setTimeout(() => waiting?.reject(new Error(why)), timeoutMs);
-    try {
-      return await waiting.promise;
-    } finally {
-      clearTimeout(timer);
-      waiting = undefined;
-    }
-  };
-  return { ask, close: () => socket.end() };
+  const server = await connectLines(host, port);
+  async function ask(calculation: string): Promise<string> {
+    server.send(`${calculation}\n`);
+    const reply = await server.next(timeoutMs).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ETIMEDOUT") throw error;
+      throw new Error(`no reply within ${timeoutMs / 1000} s; is it a calculator server?`);
+    });
+    if (reply === undefined) throw new Error("the server closed the connection");
+    return reply;
+  }
+  return { ask, close: () => server.end() };
 }
 
 /** The lab's loop: a prompt, a line typed, its reply; until Ctrl-D ends the input. */
@@ -62,7 +44,7 @@ const cli = command(
   "05-calc/02-tcp-client.ts",
   "Asks CALCULATION, else each line typed, one at a time.",
   {
-    host: flag.host(undefined, "the server (no --host/--port: start lesson 01's server here)"),
+    host: flag.host(undefined, "the server (no --host/--port: start lesson 01's server)"),
     port: flag.port(undefined, `the server's port (${TCP_PORT} with --host)`, { min: 1 }),
   },
   { shown: "[CALCULATION]", help: 'one calculation, e.g. "12 * 30" (quote * for the shell)' },
@@ -70,14 +52,8 @@ const cli = command(
 
 if (import.meta.main) {
   const { words, ...given } = cli.parse();
-  const offline = given.host === undefined && given.port === undefined;
-  const local = offline ? startTcpServer({ port: 0, log() {} }) : undefined;
-  const host = given.host ?? "127.0.0.1";
-  const port = local?.tcp.port ?? given.port ?? TCP_PORT;
-  if (local)
-    console.log(
-      `no --host/--port: started lesson 01's server in this process on ${endpoint(host, port)}`,
-    );
+  const serverFile = new URL("./01-tcp-server.ts", import.meta.url).href;
+  const { host, port, local } = await peerOrStart(given, { serverFile, defaultPort: TCP_PORT });
   const calculator = await openCalculator(host, port).catch(async (error) =>
     fail(await whyConnectFailed(error, host, port)),
   );
@@ -88,5 +64,6 @@ if (import.meta.main) {
     fail(`${endpoint(host, port)}: ${(error as Error).message}`);
   }
   calculator.close();
+  await local?.stop();
   process.exit(0);
 }

@@ -22,7 +22,7 @@ export async function startUdpServer({
   port = UDP_PORT,
   verbose = false,
   log = console.log,
-} = {}) {
+}) {
   const stats = { received: 0, answered: 0, withheld: 0 };
   const socket = await Bun.udpSocket({
     hostname: host,
@@ -66,15 +66,11 @@ export async function startUdpServer({
   };
 }
 
-const cli = command(
-  "05-calc/04-udp-server.ts",
-  "The UDP calculator: `ID CALCULATION` a datagram.",
-  {
-    host: flag.listen("127.0.0.1"),
-    port: flag.port(UDP_PORT, "port to listen on; 0 takes any free port"),
-    verbose: flag.bool("print every request and its reply"),
-  },
-);
+const cli = command("05-calc/04-udp-server.ts", "The UDP calculator, a datagram a request.", {
+  host: flag.listen("127.0.0.1"),
+  port: flag.port(UDP_PORT, "port to listen on; 0 takes any free port"),
+  verbose: flag.bool("print every request and its reply"),
+});
 
 if (import.meta.main) {
   const { host, port, verbose } = cli.parse();

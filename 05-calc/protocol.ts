@@ -335,6 +335,13 @@ export function fitReply(id: string, reply: string, limit: number): string | nul
   return choices.find((choice) => Buffer.byteLength(choice) <= limit) ?? null;
 }
 
+/** What a client pads its UDP requests to, so that an error reply fits (lesson 05). */
+export const PADDED_TO = 128;
+
+/** A request padded with spaces to `size` bytes: the server's reply may be that long. */
+export const padded = (text: string, size = PADDED_TO): string =>
+  text + " ".repeat(Math.max(0, size - Buffer.byteLength(text)));
+
 /** Reads `ID REPLY`; null when the datagram is not a well-formed reply. */
 export function parseDatagramReply(text: string): { id: string; reply: Reply } | null {
   const match = /^(\S+) (.*)$/s.exec(text.replace(/\r?\n$/, ""));

@@ -240,20 +240,19 @@ test("an idle client is closed after --idle; one that keeps asking is not", asyn
   }
   expect(performance.now() - started).toBeGreaterThanOrEqual(400);
   expect(busy.closed).toBe(false);
-  await log.waitFor(/^127\.0\.0\.1:\d+ sent no request for 0\.5 s: closing$/);
+  await log.waitFor(/^127\.0\.0\.1:\d+: 0 request\(s\); closed \(sent no line for 0\.5 s\)$/);
 });
 
-test("logs clients coming and going, with their request counts", async () => {
+test("logs one line per client when it goes, with its request count and why", async () => {
   const log = logCollector();
   const server = track(startTcpServer({ port: 0, log: log.log }));
-  {
-    await using client = await TcpTestClient.connect(server.tcp.port);
-    client.send("1 + 1\n2 + 2\n");
-    await replyLines(client, 2);
-    client.end();
-    await log.waitFor(/left after 2 request\(s\)/);
-  }
-  expect(log.lines[0]).toMatch(/^127\.0\.0\.1:\d+ connected$/);
+  await using client = await TcpTestClient.connect(server.tcp.port);
+  const peer = `127.0.0.1:${client.socket.localPort}`;
+  client.send("1 + 1\n2 + 2\n");
+  await replyLines(client, 2);
+  client.end();
+  await log.waitFor(/: 2 request\(s\); closed \(left\)$/);
+  expect(log.lines).toEqual([`${peer}: 2 request(s); closed (left)`]);
 });
 
 test("spawned: listening line, a hint, a session as with nc, Ctrl-C stops it with exit 0", async () => {

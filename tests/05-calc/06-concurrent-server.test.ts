@@ -92,7 +92,7 @@ test("an idle client is closed after --idle, and the log says so", async () => {
   client.send("1 + 1\n2 +");
   await client.whenClosed;
   expect(client.text).toBe("OK 2\n");
-  await log.waitFor(/^client #1 sent no request for 0\.3 s: closing$/);
+  await log.waitFor(/^client #1: 1 request\(s\); closed \(sent no line for 0\.3 s\); 0 connected$/);
 });
 
 test.skipIf(!hasCommand("python3"))(
@@ -121,7 +121,7 @@ test("spawned: logs each client in and out, the stall, and a summary on SIGTERM"
     client.send("isprime 99999999999973\n");
     expect(await replyLines(client, 1)).toEqual(["OK true"]);
     client.end();
-    await server.waitFor(/client #1 left after 1 request\(s\); 0 connected/);
+    await server.waitFor(/client #1: 1 request\(s\); closed \(left\); 0 connected/);
   }
   const { code, stdout } = await server.stop("SIGTERM");
   expect(code).toBe(0);

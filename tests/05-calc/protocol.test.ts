@@ -14,6 +14,8 @@ import {
   isHeavy,
   LINE_TOO_LONG,
   MAX_DATAGRAM_BYTES,
+  PADDED_TO,
+  padded,
   parseDatagramReply,
   parseReply,
   QUICK_DIVISOR,
@@ -423,4 +425,13 @@ describe("UDP datagrams: ids and the anti-amplification rule", () => {
         expect({ echo, answer: answerDatagram(Buffer.from(echo)) }).toEqual({ echo, answer: null });
     }
   });
+});
+
+test("padded(): a request padded with spaces to PADDED_TO bytes (or N), counted in bytes", () => {
+  expect(padded("7 12 + 30")).toBe(`7 12 + 30${" ".repeat(PADDED_TO - 9)}`);
+  expect(Buffer.byteLength(padded("1 ½ + 1", 20))).toBe(20);
+  expect(padded("x".repeat(200))).toBe("x".repeat(200));
+  // Padded to what the server says it needs, the reply fits.
+  const reply = answerDatagram(Buffer.from(padded("8 2 ^ 64", 26)));
+  expect(reply).toBe("8 OK 18446744073709551616\n");
 });

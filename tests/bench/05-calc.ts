@@ -1,5 +1,5 @@
 /**
- * Chapter 05: the calculator servers under lesson 10's load, every server in a process of its
+ * Chapter 05: the calculator servers under lesson 12's load, every server in a process of its
  * own, best of three runs each, taken in turns (the machine is shared; the least disturbed
  * run counts). Beside each rate, the server's own CPU time per request (from /proc), which
  * the machine's other work disturbs less than a rate.
@@ -22,7 +22,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchRow } from "../bench.ts";
-import { type LoadReport, runLoad } from "../../05-calc/10-load.ts";
+import { type LoadReport, runLoad } from "../../05-calc/12-load.ts";
 import { hasCommand } from "../helpers.ts";
 
 const CHAPTER = "05-calc";
@@ -177,7 +177,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /**
- * The same load from `processes` copies of lesson 10 (its CLI, --json) at once, each with its
+ * The same load from `processes` copies of lesson 12 (its CLI, --json) at once, each with its
  * share of the clients and requests. The rate is all their replies over the span from the
  * first one's start to the last one's end, and each percentile is the worst of theirs: both
  * err on the side of the server looking slower.
@@ -191,7 +191,7 @@ async function loadFromProcesses(port: number, load: Load, processes: number) {
     "--max-seconds": load.maxSeconds,
   };
   const argv = [
-    ...[process.execPath, "run", join(import.meta.dir, "../../05-calc/10-load.ts")],
+    ...[process.execPath, "run", join(import.meta.dir, "../../05-calc/12-load.ts")],
     ...["--host", "127.0.0.1", "--port", String(port), "--json", ...(load.udp ? ["--udp"] : [])],
     ...Object.entries(flags).flatMap(([flag, value]) => [flag, String(value)]),
   ];
@@ -336,7 +336,7 @@ export async function bench(): Promise<BenchRow[]> {
     chapter: CHAPTER,
     name: `tcp cheap p99, 10% heavy (isprime, ~35 ms): ${count(MIXED.requests)} requests, ${MIXED.connections} clients`,
     result: `07-worker-pool: ${ms(pool.cheap.p99)} (heavy p99 ${ms(pool.heavy.p99)}, ${perSecond(pool)}${health(pool)})`,
-    yardstick: `05 single loop: ${ms(loop.cheap.p99)} (heavy p99 ${ms(loop.heavy.p99)}, ${perSecond(loop)}${health(loop)})`,
+    yardstick: `06 single loop: ${ms(loop.cheap.p99)} (heavy p99 ${ms(loop.heavy.p99)}, ${perSecond(loop)}${health(loop)})`,
     goal: `pool < 20 ms, below the single loop: ${met ? "met" : "not met"}`,
   });
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { calculate } from "../../05-calc/03-pipelined-client.ts";
-import { runLoad } from "../../05-calc/10-load.ts";
+import { runLoad } from "../../05-calc/12-load.ts";
 import { PYTHON_THREAD_PER_CLIENT, spawnServer } from "../bench/05-calc.ts";
 import { hasCommand, startLesson } from "../helpers.ts";
 
@@ -96,7 +96,7 @@ describe("ncat and socat, as the chapter README uses them", () => {
 
 describe("our clients against another implementation: the lab's design in Python", () => {
   test.skipIf(!hasCommand("python3"))(
-    "lesson 03's client and lesson 10's load against a thread-per-client Python server (needs Debian package python3)",
+    "lesson 03's client and lesson 12's load against a thread-per-client Python server (needs Debian package python3)",
     async () => {
       const python = await spawnServer(["python3", "-u", "-c", PYTHON_THREAD_PER_CLIENT]);
       try {

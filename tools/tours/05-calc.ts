@@ -2,7 +2,8 @@
  * The tour of chapter 05, the calculator (`bun . --demo` runs it; alone:
  * `bun run tools/tours/05-calc.ts`). Every lesson plays over loopback with nothing to type:
  * the TCP server with its client, the UDP server with its client, the concurrent server's
- * stall, the worker pool that removes it, both pings, the load generator, and the comparison.
+ * stall, the worker pool that removes it and the limits that bound it, both pings, the load
+ * generator, and the comparison.
  * It prints what each side shows, bounds every wait, and exits 1 if a step did not do what
  * its lesson promises.
  */
@@ -34,7 +35,7 @@ async function run(file: string, args: string[], input?: string): Promise<Finish
   const quoted = args.map((arg) => (/[\s*^]/.test(arg) ? `"${arg}"` : arg));
   const typed = input === undefined ? "" : `printf '${input.replaceAll("\n", "\\n")}' | `;
   const result = await runLesson(file, args, { input, timeoutMs: 60_000 });
-  show(`${typed}bun run ${file} ${quoted.join(" ")}`.trimEnd(), result.stdout + result.stderr);
+  show(`${typed}bun run ${file} ${quoted.join(" ")}`.trimEnd(), result.stderr + result.stdout);
   return result;
 }
 
@@ -124,20 +125,40 @@ async function thePool(): Promise<void> {
   await stop(server, before);
 }
 
+async function theLimits(): Promise<void> {
+  console.log("\n=== 08: the pool's limits");
+  const limits = ["--workers", "1", "--queue", "1", "--time-limit-ms", "400"];
+  const server = await serve("05-calc/08-pool-limits.ts", limits);
+  const before = server.stdout;
+  const { port } = await server.listening("tcp");
+  await using client = await TcpTestClient.connect(port);
+  client.send("isprime 97\n");
+  await client.waitForText(/OK true\n/, 15_000);
+  client.send("isprime 9007199254740881\n".repeat(3));
+  await client.waitForText(/(.*\n){4}/, 15_000);
+  show(`nc 127.0.0.1 ${port}   (isprime 97, then three slow ones at once)`, client.text);
+  check("past the queue: ERR busy at once", client.text.includes("ERR busy: 1 heavy requests"));
+  check("past the time limit: ERR timeout", client.text.includes("ERR timeout: still computing"));
+  const stdout = await stop(server, before);
+  check("it counts what it refused", /pool: 1 computed, 1 busy, 2 timed out/.test(stdout));
+}
+
 async function measuring(): Promise<void> {
-  console.log("\n=== 08 to 11: measuring");
-  const tcp = await run("05-calc/08-ping.ts", ["--count", "3"]);
-  check("ping over TCP: 3 sent, none lost", / 3 sent, 0 late, 0 lost/.test(tcp.stdout));
-  const udp = await run("05-calc/09-udp-ping.ts", ["--count", "3"]);
+  console.log("\n=== 09 to 13: measuring");
+  const tcp = await run("05-calc/09-ping.ts", ["--count", "3"]);
+  check("ping over TCP: 3 sent, each timed", / 3 sent; min\/avg\/max /.test(tcp.stdout));
+  const late = await run("05-calc/10-late-replies.ts", ["--count", "3"]);
+  check("ping that waits for late replies: none late", / 3 sent, 0 late, 0 lost/.test(late.stdout));
+  const udp = await run("05-calc/11-udp-ping.ts", ["--count", "3"]);
   check("ping over UDP: 3 sent", / 3 sent, \d lost/.test(udp.stdout));
-  const load = await run("05-calc/10-load.ts", ["--requests", "200", "--connections", "10"]);
+  const load = await run("05-calc/12-load.ts", ["--requests", "200", "--connections", "10"]);
   check("the load: every request answered", /200 of 200 answered/.test(load.stdout));
   const args = ["--requests", "300", "--connections", "10"];
-  const versus = await run("05-calc/11-loop-vs-pool.ts", args);
+  const versus = await run("05-calc/13-loop-vs-pool.ts", args);
   check("both servers measured", /cheap requests' p99: .* with the pool/.test(versus.stdout));
 }
 
-for (const part of [tcpCalculator, udpCalculator, theStall, thePool, measuring]) {
+for (const part of [tcpCalculator, udpCalculator, theStall, thePool, theLimits, measuring]) {
   try {
     await part();
   } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * Lesson 05/10, the load generator: percentiles by nearest rank, a plan that is the same
+ * Lesson 05/12, the load generator: percentiles by nearest rank, a plan that is the same
  * every run, every reply checked against the expected one, over TCP (closed loops, pipelined)
  * and UDP (through a proxy that drops and holds datagrams by number); then the script as a
  * student runs it, in words and as JSON with rounded figures, and its bad arguments.
@@ -7,14 +7,14 @@
 import { expect, test } from "bun:test";
 import { startUdpServer } from "../../05-calc/04-udp-server.ts";
 import { startConcurrentServer } from "../../05-calc/06-concurrent-server.ts";
-import { percentiles, plan, runLoad } from "../../05-calc/10-load.ts";
+import { percentiles, plan, runLoad } from "../../05-calc/12-load.ts";
 import { UdpProxy } from "../fixtures/udp-proxy.ts";
 import { closedPort, runLesson, startLesson, tracker } from "../helpers.ts";
 import { lesson } from "./support.ts";
 
 const track = tracker();
 const quiet = (): void => {};
-const FILE = lesson("10-load");
+const FILE = lesson("12-load");
 
 async function udpServer(): Promise<number> {
   const server = await startUdpServer({ port: 0, log: quiet });
@@ -142,9 +142,11 @@ test("spawned with no --host/--port: a small run against its own server, in word
   const args = ["--requests", "60", "--connections", "3", "--heavy-ratio", "0.1"];
   const result = await runLesson(FILE, args);
   expect(result.code).toBe(0);
-  expect(result.stdout).toMatch(/^no --host\/--port: started a server on 127\.0\.0\.1:\d+\n/);
+  expect(result.stderr).toMatch(
+    /^no --host or --port: started 05-calc\/06-concurrent-server\.ts on 127\.0\.0\.1:\d+ for this run\n$/,
+  );
   expect(result.stdout).toMatch(
-    /127\.0\.0\.1:\d+ \(tcp\): 60 of 60 answered in [\d.]+ s, [\d,]+ req\/s; 0 wrong or ERR, 0 lost\n {2}cheap \(54\): p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms\n {2}heavy \(6\): p50/,
+    /^127\.0\.0\.1:\d+ \(tcp\): 60 of 60 answered in [\d.]+ s, [\d,]+ req\/s; 0 wrong or ERR, 0 lost\n {2}cheap \(54\): p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms\n {2}heavy \(6\): p50/,
   );
 });
 

@@ -1,14 +1,14 @@
 /**
- * Lesson 05/11, single loop vs worker pool: each server in a process of its own, lesson 10's
+ * Lesson 05/13, single loop vs worker pool: each server in a process of its own, lesson 12's
  * load in another, the same load for both; the comparison in words and as JSON; a server
  * that cannot start, and a load that fails, each one sentence.
  */
 import { expect, test } from "bun:test";
-import { compare } from "../../05-calc/11-loop-vs-pool.ts";
+import { compare } from "../../05-calc/13-loop-vs-pool.ts";
 import { runLesson, SLOW_TEST_MS } from "../helpers.ts";
 import { lesson, rejection } from "./support.ts";
 
-const FILE = lesson("11-loop-vs-pool");
+const FILE = lesson("13-loop-vs-pool");
 const SMALL = { connections: 4, requests: 40, "heavy-ratio": 0.1 };
 
 test(

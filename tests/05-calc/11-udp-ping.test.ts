@@ -1,17 +1,17 @@
 /**
- * Lesson 05/09, ping over UDP: one datagram at a time, asked once; a lost datagram is a lost
+ * Lesson 05/11, ping over UDP: one datagram at a time, asked once; a lost datagram is a lost
  * sample and the loop goes on (a proxy drops and holds datagrams by number); a late reply is
  * never taken for the next request's. Then the script as a student runs it.
  */
 import { expect, test } from "bun:test";
 import { startUdpServer } from "../../05-calc/04-udp-server.ts";
-import { pingUdp } from "../../05-calc/09-udp-ping.ts";
+import { pingUdp } from "../../05-calc/11-udp-ping.ts";
 import { UdpProxy } from "../fixtures/udp-proxy.ts";
 import { runLesson, startLesson, tracker } from "../helpers.ts";
 import { closedUdpPort, lesson, rejection } from "./support.ts";
 
 const track = tracker();
-const FILE = lesson("09-udp-ping");
+const FILE = lesson("11-udp-ping");
 
 async function udpServer(): Promise<number> {
   const server = await startUdpServer({ port: 0, log() {} });
@@ -54,15 +54,15 @@ test("nothing listening: the kernel's port unreachable ends it, as a refusal", a
   expect(failed).not.toBeNull();
 });
 
-test("spawned with no --host/--port: starts lesson 04's server, five samples and a summary", async () => {
+test("spawned with no --host/--port: starts lesson 04's server (said on stderr), five samples and a summary", async () => {
   const result = await runLesson(FILE, []);
   expect(result.code).toBe(0);
-  const out = result.stdout.split("\n");
-  expect(out[0]).toMatch(
-    /^no --host\/--port: started lesson 04's server in this process on 127\.0\.0\.1:\d+ \(udp\)$/,
+  expect(result.stderr).toMatch(
+    /^no --host or --port: started 05-calc\/04-udp-server\.ts on 127\.0\.0\.1:\d+ for this run\n$/,
   );
-  for (const line of out.slice(1, 6)) expect(line).toMatch(/^#\d OK 42 in \d+\.\d\d ms$/);
-  expect(out[6]).toMatch(/^127\.0\.0\.1:\d+ \(udp\): 5 sent, 0 lost; min\/avg\/max [\d./]+ ms$/);
+  const out = result.stdout.split("\n");
+  for (const line of out.slice(0, 5)) expect(line).toMatch(/^#\d OK 42 in \d+\.\d\d ms$/);
+  expect(out[5]).toMatch(/^127\.0\.0\.1:\d+ \(udp\): 5 sent, 0 lost; min\/avg\/max [\d./]+ ms$/);
 });
 
 test("spawned: --json against a spawned server, its times rounded", async () => {

@@ -1,22 +1,19 @@
 /**
  * @title Load generator
  * @summary Drive a calculator server with N clients and M requests: req/s, p50/p90/p99 latency, errors.
- * @run bun run 05-calc/10-load.ts [--host HOST] [--port PORT] [--udp] [--connections 20] [--pipeline 1] [--requests 1000] [--heavy-ratio 0.1] [--max-seconds 30] [--json]
+ * @run bun run 05-calc/12-load.ts [--host HOST] [--port PORT] [--udp] [--connections 20] [--pipeline 1] [--requests 1000] [--heavy-ratio 0.1] [--max-seconds 30] [--json]
  * @python new
  *
- * N of lesson 08's closed loops at once (--pipeline K: K on each connection), sharing a
- * plan of M requests: cheap ones, and at --heavy-ratio a heavy `isprime`. Latency is
- * kept apart for the two kinds: the cheap ones' p99 is what a single event loop loses to
- * heavy work. With no --host/--port it starts lesson 06's server (04's with --udp) in
- * this process, so its numbers include this generator's work; lesson 11 runs each in a
- * process of its own.
+ * N of lesson 09's closed loops at once (--pipeline K: K on each connection), sharing a
+ * plan of M requests: cheap ones, and at --heavy-ratio a heavy `isprime`. Latency is kept
+ * apart for the two kinds: the cheap ones' p99 is what a single event loop loses to heavy
+ * work. Percentiles, not averages: one stall in a hundred hides in a mean. With no
+ * --host/--port it starts lesson 06's server (04's with --udp); lesson 13 compares two.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { command, connect, endpoint, fail, flag, whyConnectFailed } from "../lib/cli.ts";
-import { LineReader, Outbox } from "../lib/stream.ts";
-import { startUdpServer } from "./04-udp-server.ts";
-import { startConcurrentServer } from "./06-concurrent-server.ts";
+import { command, endpoint, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
+import { type Peer, tcpPeer, udpPeer } from "./peers.ts";
 import { answer, TCP_PORT, UDP_PORT } from "./protocol.ts";
 
 export async function runLoad(options: LoadOptions) {
@@ -71,74 +68,6 @@ export async function runLoad(options: LoadOptions) {
   };
 }
 
-/** A connection's requests: each resolves with its reply line, or null if none in time. */
-interface Peer {
-  ask(line: string): Promise<string | null>;
-  close(): void;
-}
-
-/** TCP: replies come in request order, so the oldest waiting request gets each reply. */
-async function tcpPeer(host: string, port: number, timeoutMs: number): Promise<Peer> {
-  const waiting: ((reply: string | null) => void)[] = [];
-  const replies = new LineReader(8192);
-  const giveUp = (): void => {
-    clearTimeout(silence);
-    socket.end();
-    for (const resolve of waiting.splice(0)) resolve(null);
-  };
-  const socket = await connect(host, port, {
-    data(_socket, chunk) {
-      for (const line of replies.push(chunk)) waiting.shift()?.(line);
-      silence.refresh();
-    },
-    drain: () => outbox.flush(),
-    close: giveUp,
-  });
-  // The requests of one turn of the event loop leave in one write.
-  const outbox = new Outbox(socket);
-  // One timer per connection, not one per request (thousands a second): restarted by each
-  // reply, and by a request to an idle connection. Firing while one waits: that one is late.
-  const silence = setTimeout(() => {
-    if (waiting.length > 0) giveUp();
-  }, timeoutMs);
-  const ask = (line: string): Promise<string | null> =>
-    new Promise((resolve) => {
-      if (waiting.push(resolve) === 1) silence.refresh();
-      outbox.send(`${line}\n`);
-    });
-  return { ask, close: giveUp };
-}
-
-/** UDP: a reply counts only if its id is one still waiting (not late, not twice). */
-async function udpPeer(host: string, port: number, timeoutMs: number): Promise<Peer> {
-  const waiting = new Map<string, (reply: string | null) => void>();
-  const socket = await Bun.udpSocket({
-    hostname: isIP(host) === 6 ? "::" : "0.0.0.0",
-    socket: {
-      data(_socket, datagram) {
-        const text = datagram.toString();
-        const space = text.indexOf(" ");
-        waiting.get(text.slice(0, space))?.(text.slice(space + 1).trimEnd());
-      },
-      // "Port unreachable": that request is lost at its timeout.
-      error() {},
-    },
-  });
-  const ask = (line: string): Promise<string | null> =>
-    new Promise((resolve) => {
-      // Random: not an id an outsider could guess. Padded: a reply is never bigger.
-      const id = crypto.randomUUID().slice(0, 13);
-      socket.send(`${id} ${line}`.padEnd(64), port, host);
-      const timer = setTimeout(() => waiting.get(id)?.(null), timeoutMs);
-      waiting.set(id, (reply) => {
-        clearTimeout(timer);
-        waiting.delete(id);
-        resolve(reply);
-      });
-    });
-  return { ask, close: () => socket.close() };
-}
-
 export const LOAD_DEFAULTS = {
   udp: false,
   connections: 20,
@@ -190,37 +119,27 @@ export function describeLoad(report: LoadReport): string {
   return `${target}: ${counts}, ${rate} req/s; ${errors} wrong or ERR, ${lost} lost${rows.join("")}`;
 }
 
-const cli = command("05-calc/10-load.ts", "Loads a calculator server and measures it.", {
-  host: flag.host(undefined, "the server (no --host/--port: start lesson 06's or 04's here)"),
-  port: flag.port(undefined, `the server's port (${TCP_PORT}, or ${UDP_PORT} with --udp)`, {
-    min: 1,
-  }),
+const cli = command("05-calc/12-load.ts", "Loads a calculator server and measures it.", {
+  host: flag.host(undefined, "the server (no --host/--port: start lesson 06's, or 04's)"),
+  port: flag.port(undefined, `the server's port (${TCP_PORT}; ${UDP_PORT} with --udp)`, { min: 1 }),
   udp: flag.bool("send datagrams to a UDP calculator instead"),
   connections: flag.whole(20, "clients at once (UDP: sockets)", { min: 1, max: 1_000 }),
   pipeline: flag.whole(1, "requests in flight on each connection", { min: 1, max: 1_000 }),
   requests: flag.whole(1_000, "requests in all", { min: 1, max: 1_000_000 }),
-  "heavy-ratio": flag.decimal(0.1, `the share of heavy requests (${LOAD_DEFAULTS.heavy})`, {
-    max: 1,
-    placeholder: "RATIO",
-  }),
+  "heavy-ratio": flag.decimal(0.1, `the share of ${LOAD_DEFAULTS.heavy}`, { max: 1 }),
   "max-seconds": flag.whole(30, "stop sending after this long", { min: 1, max: 600 }),
   json: flag.bool("print the report as one JSON document"),
 });
 
 if (import.meta.main) {
-  const { json, udp, ...given } = cli.parse();
-  const offline = given.host === undefined && given.port === undefined;
-  const start = udp ? startUdpServer : startConcurrentServer;
-  const local = offline ? await start({ port: 0, log() {} }) : undefined;
-  const host = given.host ?? "127.0.0.1";
-  const localPort = local && "udp" in local ? local.udp.port : local?.tcp.port;
-  const port = localPort ?? given.port ?? (udp ? UDP_PORT : TCP_PORT);
-  if (local && !json) console.log(`no --host/--port: started a server on ${endpoint(host, port)}`);
+  const { json, udp, "heavy-ratio": heavyRatio, "max-seconds": maxSeconds, ...given } = cli.parse();
+  const server = new URL(udp ? "./04-udp-server.ts" : "./06-concurrent-server.ts", import.meta.url);
+  const started = { serverFile: server.href, defaultPort: udp ? UDP_PORT : TCP_PORT };
+  const { host, port, local } = await peerOrStart(given, started);
   const { connections, pipeline, requests } = given;
-  const load = { host, port, udp, connections, pipeline, requests };
   try {
-    const heavyRatio = given["heavy-ratio"];
-    const report = await runLoad({ ...load, heavyRatio, maxSeconds: given["max-seconds"] });
+    const load = { host, port, udp, connections, pipeline, requests, heavyRatio, maxSeconds };
+    const report = await runLoad(load);
     console.log(json ? JSON.stringify(report, null, 2) : describeLoad(report));
   } catch (error) {
     fail(await whyConnectFailed(error, host, port, udp ? "udp" : "tcp"));

@@ -1,18 +1,18 @@
 /**
- * Lesson 05/08, ping over TCP: one request at a time, each reply matched to its request by
+ * Lesson 05/10, late replies over TCP: one request at a time, each reply matched to its request by
  * order; a reply after the timeout is late (counted when it comes, the loop going on), one
  * that never comes is lost; only a well-formed reply counts. Then the script as a student
  * runs it: offline with lesson 06's server, --json with rounded times, its bad arguments.
  */
 import { expect, test } from "bun:test";
 import { startConcurrentServer } from "../../05-calc/06-concurrent-server.ts";
-import { ping, type Sample } from "../../05-calc/08-ping.ts";
+import { ping, type Sample } from "../../05-calc/10-late-replies.ts";
 import { answer } from "../../05-calc/protocol.ts";
 import { closedPort, runLesson, tracker } from "../helpers.ts";
 import { lesson, rejection } from "./support.ts";
 
 const track = tracker();
-const FILE = lesson("08-ping");
+const FILE = lesson("10-late-replies");
 
 /** A TCP server that answers each line with `reply(line, n)`, after `delayMs(n)` (n from 1). */
 function fakeServer(reply: (line: string, n: number) => string, delayMs = (_n: number) => 0) {
@@ -95,19 +95,19 @@ test("a line that answers nothing (more replies than requests) is not taken eith
   );
 });
 
-test("spawned with no --host/--port: starts lesson 06's server, five samples and a summary", async () => {
+test("spawned with no --host/--port: starts lesson 06's server (said on stderr), five samples and a summary", async () => {
   const result = await runLesson(FILE, []);
   expect(result.code).toBe(0);
-  const out = result.stdout.split("\n");
-  expect(out[0]).toMatch(
-    /^no --host\/--port: started lesson 06's server in this process on 127\.0\.0\.1:\d+ \(tcp\)$/,
+  expect(result.stderr).toMatch(
+    /^no --host or --port: started 05-calc\/06-concurrent-server\.ts on 127\.0\.0\.1:\d+ for this run\n$/,
   );
+  const out = result.stdout.split("\n");
   out
-    .slice(1, 6)
+    .slice(0, 5)
     .forEach((line, i) =>
       expect(line).toMatch(new RegExp(`^#${i + 1} OK 42 in \\d+\\.\\d\\d ms$`)),
     );
-  expect(out[6]).toMatch(
+  expect(out[5]).toMatch(
     /^127\.0\.0\.1:\d+ \(tcp\): 5 sent, 0 late, 0 lost; min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms$/,
   );
 });
@@ -170,5 +170,5 @@ test.each([
 ])("spawned: bad arguments %p, exit 2", async (args, reason) => {
   const result = await runLesson(FILE, args);
   expect(result.code).toBe(2);
-  expect(result.stderr).toStartWith(`${reason}\n\nusage: bun run 05-calc/08-ping.ts`);
+  expect(result.stderr).toStartWith(`${reason}\n\nusage: bun run 05-calc/10-late-replies.ts`);
 });
