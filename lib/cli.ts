@@ -176,7 +176,7 @@ export interface Command<Table> {
 /**
  * A lesson's command line from one table. `file` is the lesson's path from the project root,
  * `about` a sentence or two of what it does. The usage line lists the words, then every flag
- * with its default: `bun run 04-server/10-echo-server.ts [--host 127.0.0.1] [--port 7007]`.
+ * with its default: `bun run 04-server/16-echo-tcp-server.ts [--host 127.0.0.1] [--port 7007]`.
  */
 export function command<const Table extends Record<string, Flag<unknown>>>(
   file: string,
@@ -626,7 +626,7 @@ export async function peerOrStart(
   return { host: local.host, port: local.port, local };
 }
 
-/** `04-server/10-echo-server.ts` from an absolute path, for messages. */
+/** `04-server/16-echo-tcp-server.ts` from an absolute path, for messages. */
 function shortName(path: string): string {
   const root = join(import.meta.dir, "..");
   return existsSync(path) ? relative(root, path) : basename(dirname(path));

@@ -1,6 +1,6 @@
 /**
- * The server loop of a line protocol: every server of the book after 04-server/07-slow-reader
- * that reads lines uses it by name. Lessons 03 to 07 of 04-server build it by hand, one
+ * The server loop of a line protocol: every server of the book after 04-server/08-slow-reader
+ * that reads lines uses it by name. Lessons 03 to 08 of 04-server build it by hand, one
  * concern each; here they are together, so a later server shows only its protocol:
  *
  *   serveLines({ host, port, line: (client, line) => client.send(`${answer(line)}\n`) })

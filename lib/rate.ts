@@ -1,6 +1,6 @@
 /**
  * A token bucket: at most `burst` events at once, and `perSecond` on average after that.
- * The book's one rate limiter. Taught in 04-server/10-udp-guard (replies per source) and used
+ * The book's one rate limiter. Taught in 04-server/11-udp-guard (replies per source) and used
  * by the chat's flood guard.
  *
  * The bucket holds up to `burst` tokens and gains `perSecond` of them every second; each

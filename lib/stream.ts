@@ -6,9 +6,9 @@
  *   04-server/03-echo-once: one `data` event is not one message.
  * - `Outbox` keeps what `socket.write()` did not take, sends it on `drain`, stops reading a
  *   client whose replies pile up, and half-closes when done. Taught in
- *   04-server/07-slow-reader: a client that never reads.
+ *   04-server/08-slow-reader: a client that never reads.
  * - `IdleTimer` closes a connection that makes no progress. Taught in
- *   04-server/06-idle-client: a peer that goes quiet, or drips one byte a second.
+ *   04-server/07-idle-client: a peer that goes quiet, or drips one byte a second.
  *
  * Every lesson after the one that teaches a tool uses it by name from here.
  */

@@ -4,7 +4,7 @@
  * - `ask()`: a client's request, resent on silence, with only the server's own reply
  *   accepted. Taught in 02-ntp/02-careful-client; used by every UDP client after it.
  * - `ReplyGuard`: which datagrams a server must never answer. Taught in
- *   04-server/10-udp-guard; used by every UDP server of the book, the first of them
+ *   04-server/11-udp-guard; used by every UDP server of the book, the first of them
  *   02-ntp/05-sntp-server (which says in a few lines what it guards against).
  *
  * UDP has no handshake, so a datagram's source address is whatever the sender wrote there.
