@@ -10,7 +10,7 @@
  * with a new socket for each client, while the listener keeps its port. Connect with
  * `nc 127.0.0.1 5000`: the server prints your address and port (a port your kernel picked)
  * and tells you the same; when the first client has gone, it exits. A client that resets at
- * once can reach `open` already gone, with no address at all (`peerOf()` writes it `?:?`).
+ * once can reach `open` already gone, with no address at all: it is nobody.
  */
 import { command, endpoint, flag, serve } from "../lib/cli.ts";
 import { Outbox } from "../lib/stream.ts";
@@ -26,9 +26,7 @@ export function accept(host: string, port: number, log = (_: string) => {}) {
     socket: {
       open(socket) {
         // Read each once: Bun asks the kernel every time, and a client that reset is gone.
-        const address = socket.remoteAddress;
-        const from = socket.remotePort;
-        const family = socket.remoteFamily;
+        const { remoteAddress: address, remotePort: from, remoteFamily: family } = socket;
         if (!address || !from || !family) {
           log(`a client (${endpoint(address, from)}) came and went before we saw it`);
           socket.end();
@@ -38,16 +36,13 @@ export function accept(host: string, port: number, log = (_: string) => {}) {
         const who = { peer: endpoint(address, from), family, local };
         firstOne ??= who;
         first.resolve(who);
-        log(`accepted a client from ${who.peer} (${who.family}) on ${local}`);
+        log(`accepted a client from ${who.peer} (${family}) on ${local}`);
         // The Outbox (lib/stream.ts) sends the greeting, then closes our side once it is out.
-        const outbox = new Outbox(socket);
-        socket.data = { who, outbox };
-        outbox.send(`hello ${who.peer}: you reached ${local} over ${who.family}\n`);
-        outbox.end();
+        socket.data = { who, outbox: new Outbox(socket) };
+        socket.data.outbox.send(`hello ${who.peer}: you reached ${local} over ${family}\n`);
+        socket.data.outbox.end();
       },
-      drain(socket) {
-        socket.data?.outbox.flush();
-      },
+      drain: (socket) => socket.data?.outbox.flush(),
       // What the client types is read and dropped: this server only greets.
       data() {},
       close(socket) {
@@ -57,20 +52,12 @@ export function accept(host: string, port: number, log = (_: string) => {}) {
       },
     },
   });
-  return {
-    tcp: listener,
-    first: first.promise,
-    gone: gone.promise,
-    stop: () => listener.stop(true),
-  };
+  const stop = () => listener.stop(true);
+  return { tcp: listener, first: first.promise, gone: gone.promise, stop };
 }
 
 /** Who a client is: its address and port, their family, and which of ours it reached. */
-export interface Who {
-  peer: string;
-  family: "IPv4" | "IPv6";
-  local: string;
-}
+export type Who = { peer: string; family: "IPv4" | "IPv6"; local: string };
 
 const cli = command(
   "04-server/02-accept.ts",

@@ -17,29 +17,21 @@ import { command, flag, peerOf, serve } from "../lib/cli.ts";
 import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "../lib/stream.ts";
 
 /** Echoes the first whole line any client sends; `echoed` resolves with who and what. */
-export function echoOnce(
-  host: string,
-  port: number,
-  { maxLineBytes = MAX_LINE_BYTES, idleMs = 60_000, log = (_: string) => {} } = {},
-) {
-  const echoed = Promise.withResolvers<{
-    peer: string;
-    line: string;
-    bytes: number;
-    reads: number;
-  }>();
-  const clients = new Set<Socket<Client | undefined>>();
+export function echoOnce(host: string, port: number, options: Limits = {}, log = LOG) {
+  const { maxLine = MAX_LINE_BYTES, idle = 60 } = options;
+  const echoed = Promise.withResolvers<Echoed>();
+  const waiting = new Set<Socket<Client | undefined>>();
   const listener = Bun.listen<Client | undefined>({
     hostname: host,
     port,
     socket: {
       open(socket) {
         const peer = peerOf(socket);
-        const quiet = `idle for ${idleMs / 1000} s: closing\n`;
-        const idle = new IdleTimer(idleMs, () => goodbye(socket, quiet, "was quiet"));
-        const lines = new LineReader(maxLineBytes, (bytes) => bytes);
-        socket.data = { peer, lines, idle, outbox: new Outbox(socket), reads: 0 };
-        clients.add(socket);
+        const quiet = `idle for ${idle} s: closing\n`;
+        const timer = new IdleTimer(idle * 1000, () => goodbye(socket, quiet, "was quiet"));
+        const lines = new LineReader(maxLine, (bytes) => bytes);
+        socket.data = { peer, lines, idle: timer, outbox: new Outbox(socket), reads: 0 };
+        waiting.add(socket);
         log(`${peer} connected; waiting for a whole line`);
       },
       data(socket, chunk) {
@@ -47,28 +39,27 @@ export function echoOnce(
         if (!client || client.outbox.ended) return;
         client.reads++;
         // A chunk is whatever the kernel had: no line yet, one line, or several.
-        for (const line of client.lines.push(chunk)) {
+        const [line] = client.lines.push(chunk);
+        if (line !== undefined) {
           listener.stop();
-          clients.delete(socket);
-          for (const other of clients) other.end();
+          waiting.delete(socket);
+          for (const other of waiting) other.end();
           goodbye(socket, Buffer.concat([line, Buffer.from("\n")]), "sent a whole line: echoed");
           const { peer, reads } = client;
           echoed.resolve({ peer, reads, line: line.toString(), bytes: line.length });
-          return;
+        } else if (client.lines.tooLong) {
+          const error = `error: line longer than ${maxLine} bytes; closing\n`;
+          goodbye(socket, error, "sent a line too long");
         }
-        const error = `error: line longer than ${maxLineBytes} bytes; closing\n`;
-        if (client.lines.tooLong) goodbye(socket, error, "sent a line too long");
         // Only the first reads show: one byte at a time must not flood the log.
-        if (client.reads <= 10 && !client.outbox.ended)
+        else if (client.reads <= 10)
           log(`${client.peer}: read ${chunk.length} bytes, no end of line yet: reading again`);
       },
-      drain(socket) {
-        socket.data?.outbox.flush();
-      },
+      drain: (socket) => socket.data?.outbox.flush(),
       close(socket) {
         const client = socket.data;
         client?.idle.stop();
-        if (!client || !clients.delete(socket) || client.outbox.ended) return;
+        if (!client || !waiting.delete(socket) || client.outbox.ended) return;
         log(`${client.peer} left mid-line (${client.lines.buffered} bytes): still waiting`);
       },
     },
@@ -88,11 +79,15 @@ export function echoOnce(
 
 type Client = {
   peer: string;
+  reads: number;
   lines: LineReader<Buffer>;
   outbox: Outbox;
   idle: IdleTimer;
-  reads: number;
 };
+type Echoed = { peer: string; reads: number; line: string; bytes: number };
+/** The limits, from the command line; `idle` in seconds. */
+export type Limits = { maxLine?: number; idle?: number };
+const LOG = (_: string): void => {};
 
 const cli = command(
   "04-server/03-echo-once.ts",
@@ -106,9 +101,8 @@ const cli = command(
 );
 
 if (import.meta.main) {
-  const { host, port, "max-line": maxLineBytes, idle } = cli.parse();
-  const options = { maxLineBytes, idleMs: idle * 1000, log: console.log };
-  const start = () => echoOnce(host, port, options);
+  const { host, port, "max-line": maxLine, idle } = cli.parse();
+  const start = () => echoOnce(host, port, { maxLine, idle }, console.log);
   const server = await serve(host, port, start, "try  echo hello | nc HOST PORT");
   const { line, bytes, peer } = await server.echoed;
   console.log(`echoed "${line}" (${bytes} bytes) to ${peer}: one client served, so exiting`);

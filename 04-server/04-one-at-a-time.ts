@@ -1,27 +1,24 @@
 /**
  * @title One at a time
- * @summary Serve clients strictly one after another; the next few wait in a bounded room, unanswered.
- * @run bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients N] [--queue 10] [--max-line 65536] [--idle 60]
+ * @summary Serve clients strictly one after another: while one has its turn, a newcomer hears "busy".
+ * @run bun run 04-server/04-one-at-a-time.ts [--host 127.0.0.1] [--port 5000] [--max-clients N] [--max-line 65536] [--idle 60]
  * @python server-04.py
  * @serves tcp "hello\n" -> /hello\n/
  * @limits one at a time · idle --idle · memory 100 MiB
  *
- * The Python lab looped accept() ten times: while it echoed one client, the next sat in the
- * kernel's backlog. Bun accepts every connection itself, so here the waiting is explicit: a
- * newcomer joins a room of --queue places and hears how many are ahead; what it sends waits
- * for its turn (past a line's worth, `outbox.hold()` stops reading it). An empty line ends a
- * turn; a full room answers "busy". Try two `nc` at once. --max-clients N: exit after N.
+ * The Python lab looped accept() ten times and served each client to its end before the
+ * next. Bun accepts every connection itself, so "one at a time" is a rule the server keeps:
+ * a turn. The client whose turn it is gets its lines back until it sends an empty line; one
+ * that comes meanwhile hears "busy" and is closed (lesson 05 lets it wait instead). Try two
+ * `nc` at once. --max-clients N: exit after N turns, as the lab did after ten.
  */
 import { command, flag, peerOf, serve } from "../lib/cli.ts";
 import { IdleTimer, LineReader, MAX_LINE_BYTES, Outbox } from "../lib/stream.ts";
 
-/** Echoes one client's lines until it sends an empty line; the others wait in the room. */
-export function serveInTurn(host: string, port: number, options: TurnOptions = {}) {
-  const { maxClients = Number.POSITIVE_INFINITY, queue = 10, idleMs = 60_000 } = options;
-  const log = options.log ?? (() => {});
-  const room: Turn[] = [];
+/** Echoes one client's lines until it sends an empty line; anyone else meanwhile is busy. */
+export function serveInTurn(host: string, port: number, options: Rules = {}, log = LOG) {
+  const { maxClients = Infinity, maxLine = MAX_LINE_BYTES, idle = 60 } = options;
   let current: Turn | undefined;
-  let arrived = 0;
   let served = 0;
   const allServed = Promise.withResolvers<number>();
   const listener = Bun.listen<Turn | undefined>({
@@ -29,139 +26,100 @@ export function serveInTurn(host: string, port: number, options: TurnOptions = {
     port,
     socket: {
       open(socket) {
-        const lines = new LineReader(options.maxLineBytes ?? MAX_LINE_BYTES, (bytes) => bytes);
-        const outbox = new Outbox(socket);
-        const turn: Turn = { number: ++arrived, peer: peerOf(socket), lines, outbox, echoed: 0 };
-        socket.data = turn;
-        admit(turn, true);
+        const lines = new LineReader(maxLine, (bytes) => bytes);
+        socket.data = { peer: peerOf(socket), lines, outbox: new Outbox(socket), echoed: 0 };
+        admit(socket.data, true);
       },
+      // Only the client whose turn it is is read: the others are told busy and closed.
       data(socket, chunk) {
         const turn = socket.data;
-        if (turn === undefined || turn.outbox.ended) return;
+        if (turn === undefined || turn !== current) return;
         turn.lines.push(chunk);
-        if (turn === current) answer(turn);
-        // A waiting client is still read, so we see it leave; what it sends waits for its
-        // turn, up to a line's worth: then we stop reading it (its bytes wait in the kernel).
-        else if (!turn.held && turn.lines.buffered > turn.lines.maxBytes) {
-          turn.held = true;
-          turn.outbox.hold();
-        }
+        answer(turn);
       },
-      drain(socket) {
-        socket.data?.outbox.flush();
-      },
+      drain: (socket) => socket.data?.outbox.flush(),
       close(socket) {
         const turn = socket.data;
         if (turn === undefined) return;
         turn.gone = true;
         if (turn === current) endTurn(turn, "disconnected");
-        else if (room.includes(turn)) {
-          room.splice(room.indexOf(turn), 1);
-          log(`client #${turn.number} left the queue before its turn`);
-        }
       },
     },
   });
 
-  /** Its turn at once, or a place in the room; a full room is looked at twice. */
+  /** Its turn, if nobody has it; else "busy", after a second look. */
   function admit(turn: Turn, firstLook: boolean): void {
     if (turn.gone) return;
-    if (served + room.length + (current ? 1 : 0) >= maxClients)
+    if (!firstLook) turn.outbox.release();
+    if (served + (current ? 1 : 0) >= maxClients)
       refuse(turn, `sorry: this server serves ${maxClients} clients and then exits`);
     else if (current === undefined) startTurn(turn);
-    else if (room.length < queue) {
-      room.push(turn);
-      turn.outbox.send(`you are in the queue, ${room.length} ahead of you\n`);
-      log(`client #${turn.number} (${turn.peer}) waits: ${room.length} ahead of it`);
-    }
-    // Clients that just left may not be counted out yet: the news is still on its way in.
-    // Look again a tenth of a second later before saying busy.
-    else if (firstLook) setTimeout(() => admit(turn, false), 100);
-    else refuse(turn, `busy: ${queue} clients wait already; try later`);
+    // The client whose turn it was may be leaving, the news still on its way in. Look again
+    // a tenth of a second later, meanwhile not reading what this one sends.
+    else if (firstLook) {
+      turn.outbox.hold();
+      setTimeout(() => admit(turn, false), 100);
+    } else refuse(turn, "busy: one client at a time; try later");
   }
 
   function startTurn(turn: Turn): void {
     current = turn;
-    turn.idle = new IdleTimer(idleMs, () => {
-      turn.outbox.send(`idle for ${idleMs / 1000} s: your turn is over\n`);
-      endTurn(turn, "idle");
-    });
+    const over = `idle for ${idle} s: your turn is over\n`;
+    turn.idle = new IdleTimer(idle * 1000, () => endTurn(turn, "idle", over));
     turn.outbox.send("your turn: each line comes back; an empty line ends your turn\n");
-    if (turn.held) turn.outbox.release();
-    log(`client #${turn.number} (${turn.peer}) is being served`);
-    // Only the new head of the room hears news: telling every waiting client its new place
-    // at every turn would cost a write per waiting client per turn.
-    room[0]?.outbox.send("you are next\n");
-    answer(turn);
+    log(`${turn.peer} is being served`);
   }
 
   /** Echoes the whole lines read so far; an empty line, or one too long, ends the turn. */
   function answer(turn: Turn): void {
-    // The echoes of one read leave together, in one buffer: not an object per line.
-    const echoes: Buffer[] = [];
-    let over = false;
     for (const line of turn.lines) {
-      over = line.length === 0;
-      if (over) break;
-      echoes.push(line, NEWLINE);
-    }
-    if (echoes.length > 0) {
-      turn.outbox.send(Buffer.concat(echoes));
-      turn.echoed += echoes.length / 2;
+      if (line.length === 0) {
+        endTurn(turn, "empty line");
+        return;
+      }
+      turn.outbox.send(Buffer.concat([line, NEWLINE]));
+      turn.echoed++;
       turn.idle?.touch();
     }
-    if (over) endTurn(turn, "empty line");
-    else if (turn.lines.tooLong) {
-      turn.outbox.send(`error: line longer than ${turn.lines.maxBytes} bytes; closing\n`);
-      endTurn(turn, "line too long");
-    } else if (turn.outbox.full) {
-      log(`client #${turn.number} does not read its echoes: not reading it until it does`);
-    }
+    const error = `error: line longer than ${maxLine} bytes; closing\n`;
+    if (turn.lines.tooLong) endTurn(turn, "line too long", error);
+    else if (turn.outbox.full) log(`${turn.peer} does not read its echoes: not reading it now`);
   }
 
-  function endTurn(turn: Turn, why: string): void {
+  /** Its turn is over (with a last word, maybe): the next client may come. */
+  function endTurn(turn: Turn, why: string, last = ""): void {
     turn.idle?.stop();
+    turn.outbox.send(last);
     turn.outbox.end();
     current = undefined;
     served++;
-    log(`client #${turn.number} done (${why}), ${turn.echoed} line(s) echoed`);
-    const next = room.shift();
-    if (next) startTurn(next);
-    else if (served >= maxClients) {
-      listener.stop();
-      allServed.resolve(served);
-    }
+    log(`${turn.peer} done (${why}), ${turn.echoed} line(s) echoed`);
+    if (served < maxClients) return;
+    listener.stop();
+    allServed.resolve(served);
   }
 
   function refuse(turn: Turn, why: string): void {
     turn.outbox.send(`${why}\n`);
     turn.outbox.end();
-    log(`client #${turn.number} (${turn.peer}) turned away: ${why}`);
+    log(`${turn.peer} turned away: ${why}`);
   }
   return { tcp: listener, allServed: allServed.promise, stop: () => listener.stop(true) };
 }
 
-export interface TurnOptions {
-  maxClients?: number;
-  queue?: number;
-  maxLineBytes?: number;
-  idleMs?: number;
-  log?: (line: string) => void;
-}
-
+/** The rules, from the command line; `idle` in seconds. */
+export type Rules = { maxClients?: number; maxLine?: number; idle?: number };
+const LOG = (_: string): void => {};
 const NEWLINE = Buffer.from("\n");
 
-interface Turn {
-  number: number;
+type Turn = {
   peer: string;
   lines: LineReader<Buffer>;
   outbox: Outbox;
   echoed: number;
   idle?: IdleTimer;
-  /** It sent more than a line while waiting: not read until its turn. */
-  held?: boolean;
   gone?: boolean;
-}
+};
 
 const cli = command(
   "04-server/04-one-at-a-time.ts",
@@ -169,26 +127,15 @@ const cli = command(
   {
     host: flag.listen("127.0.0.1"),
     port: flag.port(5000, "port to listen on; 0 takes any free one"),
-    "max-clients": flag.whole(undefined, "exit after serving N clients (default: never)", {
-      min: 1,
-      max: 1_000_000,
-    }),
-    queue: flag.whole(10, "how many may wait for their turn; more are told busy", { min: 1 }),
+    "max-clients": flag.whole(undefined, "exit after N turns, else never", { min: 1, max: 1e6 }),
     "max-line": flag.whole(MAX_LINE_BYTES, "longest line accepted, in bytes", { min: 1 }),
     idle: flag.whole(60, "seconds a client may go without a whole line", { min: 1, max: 1e6 }),
   },
 );
 
 if (import.meta.main) {
-  const flags = cli.parse();
-  const options = {
-    maxClients: flags["max-clients"],
-    queue: flags.queue,
-    maxLineBytes: flags["max-line"],
-    idleMs: flags.idle * 1000,
-    log: console.log,
-  };
-  const start = () => serveInTurn(flags.host, flags.port, options);
-  const server = await serve(flags.host, flags.port, start, "open two terminals:  nc HOST PORT");
+  const { host, port, "max-clients": maxClients, "max-line": maxLine, idle } = cli.parse();
+  const start = () => serveInTurn(host, port, { maxClients, maxLine, idle }, console.log);
+  const server = await serve(host, port, start, "open two terminals:  nc HOST PORT");
   console.log(`served all ${await server.allServed} clients: exiting`);
 }

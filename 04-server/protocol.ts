@@ -1,7 +1,8 @@
 /**
- * The chapter's protocols, shared by a server lesson and its client, and nothing else: the
- * daytime line (RFC 867), the padding that lets a UDP server answer without ever sending
- * more than it got, and the Informe's replies. Nothing here touches the network.
+ * The chapter's protocols, shared by a server lesson and its client: the daytime line (RFC
+ * 867), the padding that lets a UDP server answer without ever sending more than it got, the
+ * Informe's replies, and the histogram the load generator counts round trips in. Nothing
+ * here touches the network.
  *
  * Padding: a UDP server that answers a small datagram with a bigger one is an amplifier (an
  * attacker forges the victim's address and gets more bytes sent there than it sent). So the
@@ -46,4 +47,37 @@ export function replyTo(protocol: Protocol, message: Uint8Array): { reply: Buffe
   if (text === "exit") return { reply: Buffer.from(`server (${protocol}): goodbye`), end: true };
   const prefix = Buffer.from(`server (${protocol}) received: `);
   return { reply: Buffer.concat([prefix, message]), end: false };
+}
+
+/**
+ * Round trips, counted in 1-microsecond buckets up to a second: exact percentiles, and
+ * nothing allocated while a load runs. The load generator (lesson 22) records every answer.
+ */
+export class Latencies {
+  count = 0;
+  private readonly buckets = new Uint32Array(1_000_000);
+
+  /** One round trip of `ms` milliseconds (a second or more goes in the last bucket). */
+  record(ms: number): void {
+    const micros = (ms * 1000) | 0;
+    this.buckets[micros < this.buckets.length ? micros : this.buckets.length - 1]! += 1;
+    this.count++;
+  }
+
+  /** The latency under which `fraction` of the round trips came back, in ms. */
+  percentile(fraction: number): number {
+    let seen = 0;
+    for (let bucket = 0; bucket < this.buckets.length; bucket++) {
+      seen += this.buckets[bucket] ?? 0;
+      if (seen >= this.count * fraction) return bucket / 1000;
+    }
+    return this.buckets.length / 1000;
+  }
+
+  /** A run of `seconds`: how many round trips, how many a second, and p50 and p99 in ms. */
+  summary(seconds: number) {
+    const requestsPerSecond = Math.round(this.count / seconds);
+    const [p50Ms, p99Ms] = [this.percentile(0.5), this.percentile(0.99)];
+    return { requests: this.count, seconds, requestsPerSecond, p50Ms, p99Ms };
+  }
 }

@@ -38,7 +38,7 @@ describe("03-echo-once: line framing with a LineReader", () => {
 describe("03-echo-once in-process", () => {
   test("a line sent in two pieces is echoed once it is complete", async () => {
     const logged = logCollector();
-    const server = track(echoOnce("127.0.0.1", 0, { log: logged.log }));
+    const server = track(echoOnce("127.0.0.1", 0, {}, logged.log));
     await using tcp = await TcpTestClient.connect(server.tcp.port);
     tcp.send("hel");
     // The first piece was a read of its own.
@@ -60,7 +60,7 @@ describe("03-echo-once in-process", () => {
   });
 
   test("a line over the limit gets an error and a close, and does not count: the next client is served", async () => {
-    const server = track(echoOnce("127.0.0.1", 0, { maxLineBytes: 1000 }));
+    const server = track(echoOnce("127.0.0.1", 0, { maxLine: 1000 }));
     await using hog = await TcpTestClient.connect(server.tcp.port);
     // And no newline.
     hog.send("x".repeat(200_000));
@@ -75,7 +75,7 @@ describe("03-echo-once in-process", () => {
 
   test("a client that leaves mid-line is logged with the bytes it left, and the server keeps waiting", async () => {
     const logged = logCollector();
-    const server = track(echoOnce("127.0.0.1", 0, { log: logged.log }));
+    const server = track(echoOnce("127.0.0.1", 0, {}, logged.log));
     const leaver = await TcpTestClient.connect(server.tcp.port);
     leaver.send("partial");
     await logged.waitFor(/no end of line yet/);
@@ -101,7 +101,7 @@ describe("03-echo-once in-process", () => {
 
   test("a client that sends no whole line for the idle time is closed, dripping bytes or not", async () => {
     const logged = logCollector();
-    const server = track(echoOnce("127.0.0.1", 0, { idleMs: 300, log: logged.log }));
+    const server = track(echoOnce("127.0.0.1", 0, { idle: 0.3 }, logged.log));
     await using quiet = await TcpTestClient.connect(server.tcp.port);
     await using dripper = await TcpTestClient.connect(server.tcp.port);
     const drip = setInterval(() => dripper.send("x"), 50);

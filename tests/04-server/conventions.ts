@@ -23,18 +23,26 @@ export async function connectError(port: number, hostname = "127.0.0.1"): Promis
   }
 }
 
-/** A TCP port held by this test process for the length of `body`. */
-export async function holdingPort<T>(body: (port: number) => Promise<T>): Promise<T> {
-  const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+/** A TCP (or UDP) port held by this test process for the length of `body`. */
+export async function holdingPort<T>(
+  body: (port: number) => Promise<T>,
+  protocol: "tcp" | "udp" = "tcp",
+): Promise<T> {
+  const holder =
+    protocol === "tcp"
+      ? Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+      : await Bun.udpSocket({ hostname: "127.0.0.1" });
   try {
     return await body(holder.port);
   } finally {
-    holder.stop(true);
+    if ("stop" in holder) holder.stop(true);
+    else holder.close();
   }
 }
 
 /** The command-line rubric of a server lesson; `protocol` is the socket its ::1 test checks. */
 export function serverConventions(file: string, protocol: "tcp" | "udp" = "tcp"): void {
+  const taken = protocol === "udp" ? "a UDP port" : "a port";
   describe(`${file} on the command line`, () => {
     test("--help prints the usage, which is the header's @run, and exits 0", async () => {
       const result = await runLesson(file, ["--help"]);
@@ -45,13 +53,13 @@ export function serverConventions(file: string, protocol: "tcp" | "udp" = "tcp")
       expect(result.stdout.split("\n")[0]).toBe(`usage: ${run?.[1]}`);
     });
 
-    test("on a port in use: one sentence naming the port, exit 1", async () => {
+    test(`on ${taken} in use: one sentence naming the port, exit 1`, async () => {
       await holdingPort(async (port) => {
         const result = await runLesson(file, ["--port", String(port)]);
         expect(result.code).toBe(1);
         expect(result.stderr).toBe(`${inUse(port)}\n`);
         expect(result.stdout).not.toContain("listening on");
-      });
+      }, protocol);
     });
 
     test("bad flags: one sentence and the usage, exit 2", async () => {

@@ -1,9 +1,10 @@
 // The chapter's protocol module: the daytime line, the padding of UDP requests and its
-// removal, and the Informe's replies, on bytes.
+// removal, the Informe's replies, on bytes, and the load generator's latency histogram.
 import { describe, expect, test } from "bun:test";
 import {
   DAYTIME_REQUEST,
   daytimeLine,
+  Latencies,
   PADDED_BYTES,
   padded,
   replyTo,
@@ -46,5 +47,22 @@ describe("04-server/protocol.ts", () => {
     });
     const broken = Buffer.from([0xff, 0xfe]);
     expect(replyTo("UDP", broken).reply.subarray(-2)).toEqual(broken);
+  });
+
+  test("Latencies: exact percentiles to the microsecond; a second or more lands in the last bucket", () => {
+    const latencies = new Latencies();
+    for (let i = 1; i <= 100; i++) latencies.record(i / 10);
+    expect(latencies.count).toBe(100);
+    expect(latencies.percentile(0.5)).toBe(5);
+    expect(latencies.percentile(0.99)).toBe(9.9);
+    latencies.record(5_000);
+    expect(latencies.percentile(1)).toBe(999.999);
+    expect(latencies.summary(2)).toEqual({
+      requests: 101,
+      seconds: 2,
+      requestsPerSecond: 51,
+      p50Ms: 5.1,
+      p99Ms: 10,
+    });
   });
 });

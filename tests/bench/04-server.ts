@@ -1,11 +1,11 @@
 /**
- * Chapter 04's benchmark: lesson 17's load generator drives 50 connections of 64-byte
- * ping-pong against three echo servers in turn, each in its own process: ours (lesson 13,
+ * Chapter 04's benchmark: lesson 22's load generator drives 50 connections of 64-byte
+ * ping-pong against three echo servers in turn, each in its own process: ours (lesson 16,
  * Bun.listen), and the two a student of the Python lab would write, asyncio streams and a
  * thread per client. Reported, never asserted: req/s and p50/p99 for each, and the goal
  * (ours at least 1.5x asyncio and 2.5x threaded, with a lower p99 than both).
  */
-import { runLoad, spawnEchoServer } from "../../04-server/17-load.ts";
+import { runLoad, spawnEchoServer } from "../../04-server/22-load.ts";
 import type { BenchRow } from "../bench.ts";
 import { hasCommand } from "../helpers.ts";
 
@@ -76,7 +76,10 @@ async function spawnPython(source: string): Promise<Server> {
   }
   return {
     port: Number.parseInt(seen, 10),
-    stop: async () => void (child.kill("SIGTERM"), await child.exited),
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.exited;
+    },
   };
 }
 
@@ -104,7 +107,7 @@ export async function bench(): Promise<BenchRow[]> {
   if (!hasCommand("python3"))
     return [
       row(
-        "Bun.listen (13-echo-server.ts)",
+        "Bun.listen (16-echo-tcp-server.ts)",
         figure(ours),
         "python3 not installed (Debian package python3)",
         "not measured",
@@ -120,7 +123,12 @@ export async function bench(): Promise<BenchRow[]> {
     `>= 1.5x asyncio, >= 2.5x threaded, lower p99: ${overAsyncio.toFixed(2)}x, ` +
     `${overThreaded.toFixed(2)}x, p99 ${lowerP99 ? "lower" : "not lower"}; ${met ? "met" : "NOT met"}`;
   return [
-    row("Bun.listen (13-echo-server.ts)", figure(ours), "the two rows below, same run", verdict),
+    row(
+      "Bun.listen (16-echo-tcp-server.ts)",
+      figure(ours),
+      "the two rows below, same run",
+      verdict,
+    ),
     row("Python asyncio streams", figure(asyncio), "yardstick", "-"),
     row("Python thread per client", figure(threaded), "yardstick", "-"),
   ];

@@ -10,8 +10,10 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { askDaytime } from "../../04-server/12-daytime-client.ts";
-import { checkEcho } from "../../04-server/14-echo-client.ts";
+import { askDaytime as daytimeOverTcp } from "../../04-server/13-daytime-tcp-client.ts";
+import { askDaytime as daytimeOverUdp } from "../../04-server/15-daytime-udp-client.ts";
+import { checkEcho as echoOverTcp } from "../../04-server/17-echo-tcp-client.ts";
+import { checkEcho as echoOverUdp } from "../../04-server/19-echo-udp-client.ts";
 import { freePort, hasCommand, runLesson, startLesson, SLOW_TEST_MS } from "../helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "interop-04-"));
@@ -120,44 +122,42 @@ describe.skipIf(!hasCommand("xinetd"))(
       await xinetd?.exited;
     });
 
-    test("askDaytime over TCP and UDP reads xinetd's line of time", async () => {
-      const overTcp = await askDaytime("tcp", "127.0.0.1", ports.daytime);
+    test("the daytime clients over TCP and UDP read xinetd's line of time", async () => {
+      const overTcp = await daytimeOverTcp("127.0.0.1", ports.daytime);
       expect(overTcp.time).toMatch(/\d\d:\d\d:\d\d/);
       expect(overTcp.bytes).toBeLessThan(100);
-      const overUdp = await askDaytime("udp", "127.0.0.1", ports.daytime);
+      const overUdp = await daytimeOverUdp("127.0.0.1", ports.daytime);
       expect(overUdp.time).toMatch(/\d\d:\d\d:\d\d/);
     });
 
-    test("checkEcho: 1 MiB of random bytes over TCP, and a datagram over UDP, come back exactly", async () => {
+    test("the echo clients: 1 MiB of random bytes over TCP, and a datagram over UDP, come back exactly", async () => {
       const payload = crypto.getRandomValues(new Uint8Array(65_536));
       const chunks = Array.from({ length: 16 }, () => payload);
-      const tcp = await checkEcho("tcp", "127.0.0.1", ports.echo, chunks);
+      const tcp = await echoOverTcp("127.0.0.1", ports.echo, chunks);
       expect(tcp).toMatchObject({
         sentBytes: 1_048_576,
         receivedBytes: 1_048_576,
         identical: true,
       });
-      const udp = await checkEcho("udp", "127.0.0.1", ports.echo, [Buffer.from("one datagram")]);
+      const udp = await echoOverUdp("127.0.0.1", ports.echo, [Buffer.from("one datagram")]);
       expect(udp).toMatchObject({ sentBytes: 12, receivedBytes: 12, identical: true });
     });
 
     test(
       "the spawned clients, as a student runs them against a real inetd",
       async () => {
-        const daytime = await runLesson("04-server/12-daytime-client.ts", [
+        const daytime = await runLesson("04-server/15-daytime-udp-client.ts", [
           "--host",
           "127.0.0.1",
           "--port",
           String(ports.daytime),
-          "--protocol",
-          "udp",
         ]);
         expect(daytime.code).toBe(0);
         expect(daytime.stdout).toMatch(
           new RegExp(`127\\.0\\.0\\.1:${ports.daytime} \\(udp\\) says: .*\\d\\d:\\d\\d`),
         );
         const echo = await runLesson(
-          "04-server/14-echo-client.ts",
+          "04-server/17-echo-tcp-client.ts",
           ["--port", String(ports.echo)],
           {
             input: "typed at xinetd\n",
@@ -176,7 +176,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("ncat"))(
     "ncat sends 1 MiB to our echo server and gets it back (needs Debian package ncat)",
     async () => {
-      await using server = startLesson("04-server/13-echo-server.ts", ["--port", "0"]);
+      await using server = startLesson("04-server/16-echo-tcp-server.ts", ["--port", "0"]);
       const { port } = await server.listening("tcp");
       const payload = crypto.getRandomValues(new Uint8Array(1_048_576));
       // ncat half-closes when its input ends and prints what comes back until we close.
@@ -190,12 +190,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("socat"))(
     "socat: our echo over UDP, our daytime over TCP and UDP (needs Debian package socat)",
     async () => {
-      await using echo = startLesson("04-server/13-echo-server.ts", [
-        "--port",
-        "0",
-        "--protocol",
-        "udp",
-      ]);
+      await using echo = startLesson("04-server/18-echo-udp-server.ts", ["--port", "0"]);
       const udpEcho = await echo.listening("udp");
       const echoed = await runTool(
         ["socat", "-t", "1", "-", `UDP:127.0.0.1:${udpEcho.port}`],
@@ -203,9 +198,10 @@ describe("our servers driven by real clients", () => {
       );
       expect(echoed.stdout.toString()).toBe("socat datagram");
 
-      await using daytime = startLesson("04-server/11-daytime-server.ts", ["--port", "0"]);
+      await using daytime = startLesson("04-server/12-daytime-tcp-server.ts", ["--port", "0"]);
       const tcp = await daytime.listening("tcp");
-      const udp = await daytime.listening("udp");
+      await using daytimeUdp = startLesson("04-server/14-daytime-udp-server.ts", ["--port", "0"]);
+      const udp = await daytimeUdp.listening("udp");
       const overTcp = await runTool(["socat", "-u", `TCP:127.0.0.1:${tcp.port}`, "-"], "");
       expect(Date.parse(overTcp.stdout.toString())).toBeGreaterThan(Date.now() - 60_000);
       // Padded: the server never answers a datagram smaller than its answer (31 bytes).
@@ -222,7 +218,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("ncat") || !hasCommand("socat"))(
     "ncat and socat talk to the TCP+UDP server; one's exit leaves the server up (needs Debian packages ncat, socat)",
     async () => {
-      await using server = startLesson("04-server/15-dual-server.ts", ["--port", "0"]);
+      await using server = startLesson("04-server/20-dual-server.ts", ["--port", "0"]);
       const tcp = await server.listening("tcp");
       const udp = await server.listening("udp");
       const first = await runTool(["ncat", "127.0.0.1", String(tcp.port)], "hello\r\nexit\n");
@@ -242,12 +238,7 @@ describe("our servers driven by real clients", () => {
   test.skipIf(!hasCommand("ncat") || !hasCommand("socat"))(
     "the README's UDP recipes: a datagram padded by printf gets the time, and the Informe's reply; unpadded, nothing (needs Debian packages ncat, socat)",
     async () => {
-      await using daytime = startLesson("04-server/11-daytime-server.ts", [
-        "--port",
-        "0",
-        "--protocol",
-        "udp",
-      ]);
+      await using daytime = startLesson("04-server/14-daytime-udp-server.ts", ["--port", "0"]);
       const time = await daytime.listening("udp");
       // nc stops at the end of its input, maybe before the reply: the sleep keeps it listening.
       const overNc = await runTool(
@@ -257,7 +248,7 @@ describe("our servers driven by real clients", () => {
       expect(overNc.stdout.toString()).toMatch(/ GMT\r\n$/);
       const bare = await runTool(["socat", "-t", "1", "-", `UDP:127.0.0.1:${time.port}`], "\n");
       expect(bare.stdout.toString()).toBe("");
-      await using dual = startLesson("04-server/15-dual-server.ts", ["--port", "0"]);
+      await using dual = startLesson("04-server/20-dual-server.ts", ["--port", "0"]);
       const udp = await dual.listening("udp");
       const hello = await runTool(
         ["sh", "-c", `printf '%-64s' hello | socat -t1 - UDP:127.0.0.1:${udp.port}`],

@@ -82,7 +82,7 @@ async function bindAndAccept(): Promise<void> {
 }
 
 async function echoOnceAndInTurn(): Promise<void> {
-  console.log("\n=== 03 and 04: a line however it arrives; one client at a time");
+  console.log("\n=== 03 to 05: a line however it arrives; one client at a time; a waiting room");
   const once = await serve("04-server/03-echo-once.ts");
   let shown = once.stdout;
   const { port } = await once.listening("tcp");
@@ -100,24 +100,42 @@ async function echoOnceAndInTurn(): Promise<void> {
   const turnPort = (await turns.listening("tcp")).port;
   await using first = await TcpTestClient.connect(turnPort);
   await first.waitForText(/your turn/);
-  await using second = await TcpTestClient.connect(turnPort);
-  await second.waitForText(/in the queue/);
-  second.send("sent while waiting\n\n");
+  await using late = await TcpTestClient.connect(turnPort);
+  await late.whenClosed;
   first.send("I am first\n\n");
   await first.whenClosed;
-  await second.whenClosed;
+  await using next = await TcpTestClient.connect(turnPort);
+  next.send("my turn now\n\n");
+  await next.whenClosed;
   show("first client", first.text);
-  show("second client", second.text);
+  show("a client that came during its turn", late.text);
+  show("the next client", next.text);
+  check("the newcomer heard busy", late.text.startsWith("busy"));
+  check("the next one after the turn was served", next.text.endsWith("my turn now\n"));
+  await ended(turns, shown);
+  const room = await serve("04-server/05-waiting-room.ts");
+  shown = room.stdout;
+  const roomPort = (await room.listening("tcp")).port;
+  await using served = await TcpTestClient.connect(roomPort);
+  await served.waitForText(/your turn/);
+  await using waiting = await TcpTestClient.connect(roomPort);
+  await waiting.waitForText(/in the queue/);
+  waiting.send("sent while waiting\n\n");
+  served.send("I am first\n\n");
+  await served.whenClosed;
+  await waiting.whenClosed;
+  show("first client", served.text);
+  show("second client", waiting.text);
   check(
     "the second waited, then got its early line back",
-    second.text.endsWith("sent while waiting\n"),
+    waiting.text.endsWith("sent while waiting\n"),
   );
-  await ended(turns, shown);
+  await ended(room, shown, "SIGINT");
 }
 
 async function manyAndGuards(): Promise<void> {
-  console.log("\n=== 05 to 07: many clients at once, and the guards every server needs");
-  const many = await serve("04-server/05-many-at-once.ts", ["--idle", "1"]);
+  console.log("\n=== 06 to 08: many clients at once, and the guards every server needs");
+  const many = await serve("04-server/06-many-at-once.ts", ["--idle", "1"]);
   const shown = many.stdout;
   const { port } = await many.listening("tcp");
   await using one = await TcpTestClient.connect(port);
@@ -132,13 +150,13 @@ async function manyAndGuards(): Promise<void> {
   show("two clients at once, then silent", `${one.text}${two.text}`);
   check("each got its own lines, then the idle goodbye", /idle for 1 s: closing\n$/.test(one.text));
   await ended(many, shown, "SIGINT");
-  const idle = await run("04-server/06-idle-client.ts", ["--clients", "10"]);
+  const idle = await run("04-server/07-idle-client.ts", ["--clients", "10"]);
   check("the naive server closed none of the drippers", idle.stdout.includes("closed 0 of 10"));
   check(
     "the IdleTimer closed them all",
     idle.stdout.includes("touched by whole lines: closed 10 of 10"),
   );
-  const slow = await run("04-server/07-slow-reader.ts", ["--send", "32"]);
+  const slow = await run("04-server/08-slow-reader.ts", ["--send", "32"]);
   check(
     "the naive server kept what the client sent",
     /naive: the client sent 32\.0 MiB/.test(slow.stdout),
@@ -150,11 +168,11 @@ async function manyAndGuards(): Promise<void> {
 }
 
 async function welcomeAndLoops(): Promise<void> {
-  console.log("\n=== 08 to 10: the welcome server and client; UDP loops and their guard");
-  const welcome = await serve("04-server/08-welcome-server.ts");
+  console.log("\n=== 09 to 11: the welcome server and client; UDP loops and their guard");
+  const welcome = await serve("04-server/09-welcome-server.ts");
   const shown = welcome.stdout;
   const { port } = await welcome.listening("tcp");
-  const client = await run("04-server/09-welcome-client.ts", [
+  const client = await run("04-server/10-welcome-client.ts", [
     "--host",
     "127.0.0.1",
     "--port",
@@ -165,7 +183,7 @@ async function welcomeAndLoops(): Promise<void> {
     /complete when the server closed\):\n {2}Hello/.test(client.stdout),
   );
   await ended(welcome, shown, "SIGINT");
-  const guard = await run("04-server/10-udp-guard.ts");
+  const guard = await run("04-server/11-udp-guard.ts");
   check(
     "a naive echo answers itself for ever",
     /naive: [\d,]+ datagrams .* still going/.test(guard.stdout),
@@ -174,20 +192,23 @@ async function welcomeAndLoops(): Promise<void> {
 }
 
 async function standardServices(): Promise<void> {
-  console.log("\n=== 11 to 14: daytime (RFC 867) and echo (RFC 862), over TCP and UDP");
-  const daytime = await serve("04-server/11-daytime-server.ts");
+  console.log("\n=== 12 to 19: daytime (RFC 867) and echo (RFC 862), over TCP, then over UDP");
+  const daytime = await serve("04-server/12-daytime-tcp-server.ts");
   let shown = daytime.stdout;
   const tcp = String((await daytime.listening("tcp")).port);
-  const udp = (await daytime.listening("udp")).port;
-  const overTcp = await run("04-server/12-daytime-client.ts", [
+  const overTcp = await run("04-server/13-daytime-tcp-client.ts", [
     "--host",
     "127.0.0.1",
     "--port",
     tcp,
   ]);
   check("TCP: the time, then the close", / \(tcp\) says: .* GMT\n/.test(overTcp.stdout));
-  const udpArgs = ["--protocol", "udp", "--host", "127.0.0.1", "--port", String(udp)];
-  const overUdp = await run("04-server/12-daytime-client.ts", udpArgs);
+  await ended(daytime, shown, "SIGINT");
+  const daytimeUdp = await serve("04-server/14-daytime-udp-server.ts");
+  shown = daytimeUdp.stdout;
+  const udp = (await daytimeUdp.listening("udp")).port;
+  const udpArgs = ["--host", "127.0.0.1", "--port", String(udp)];
+  const overUdp = await run("04-server/15-daytime-udp-client.ts", udpArgs);
   check("UDP: the time, to a padded request", / \(udp\) says: .* GMT\n/.test(overUdp.stdout));
   const bare = await udpRequest(udp, "\n", { attempts: 1, waitMs: 300 }).catch(() => undefined);
   show(
@@ -195,61 +216,56 @@ async function standardServices(): Promise<void> {
     bare ? bare.toString() : "(no answer: 1 byte in may not get 31 out)",
   );
   check("an unpadded datagram gets no answer", bare === undefined);
-  await ended(daytime, shown, "SIGINT");
-  const echo = await serve("04-server/13-echo-server.ts");
+  await ended(daytimeUdp, shown, "SIGINT");
+  const echo = await serve("04-server/16-echo-tcp-server.ts");
   shown = echo.stdout;
   const echoTcp = String((await echo.listening("tcp")).port);
-  const echoUdp = String((await echo.listening("udp")).port);
   const target = ["--host", "127.0.0.1", "--port", echoTcp];
-  const message = await run("04-server/14-echo-client.ts", [...target, "--message", "hello, echo"]);
+  const client = "04-server/17-echo-tcp-client.ts";
+  const message = await run(client, [...target, "--message", "hello, echo"]);
   check("a message comes back identical", message.stdout.includes("the echo is identical"));
-  const typed = await run(
-    "04-server/14-echo-client.ts",
-    target,
-    "typed line one\ntyped line two\n",
-  );
+  const typed = await run(client, target, "typed line one\ntyped line two\n");
   check("typed lines come back, after a hint", typed.stdout.includes("type lines:"));
   const dir = mkdtempSync(join(tmpdir(), "tour-04-"));
   try {
     const file = join(dir, "random.bin");
     writeFileSync(file, crypto.getRandomValues(new Uint8Array(65_536)));
-    const sent = await run("04-server/14-echo-client.ts", [...target, "--file", file]);
+    const sent = await run(client, [...target, "--file", file]);
     check("a binary file comes back identical", sent.stdout.includes("65536 back"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const overUdpEcho = [
-    "--protocol",
-    "udp",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    echoUdp,
+  await ended(echo, shown, "SIGINT");
+  const echoUdp = await serve("04-server/18-echo-udp-server.ts");
+  shown = echoUdp.stdout;
+  const echoUdpPort = String((await echoUdp.listening("udp")).port);
+  const udpTarget = ["--host", "127.0.0.1", "--port", echoUdpPort];
+  const datagram = await run("04-server/19-echo-udp-client.ts", [
+    ...udpTarget,
     "--message",
     "one datagram",
-  ];
-  const datagram = await run("04-server/14-echo-client.ts", overUdpEcho);
-  check("a datagram comes back identical", datagram.stdout.includes("the echo is identical"));
-  await ended(echo, shown, "SIGINT");
+  ]);
+  check("a datagram comes back identical", datagram.stdout.includes("every echo is identical"));
+  await ended(echoUdp, shown, "SIGINT");
 }
 
 async function dualAndLoad(): Promise<void> {
-  console.log("\n=== 15 to 17: TCP and UDP in one process; measuring a server");
-  const dual = await serve("04-server/15-dual-server.ts");
+  console.log("\n=== 20 to 22: TCP and UDP in one process; measuring a server");
+  const dual = await serve("04-server/20-dual-server.ts");
   const shown = dual.stdout;
   const tcp = String((await dual.listening("tcp")).port);
   const udp = String((await dual.listening("udp")).port);
   const target = ["--host", "127.0.0.1", "--port", tcp, "--udp-port", udp];
-  const overTcp = await run("04-server/16-dual-client.ts", target, "tcp\nhello over TCP\nexit\n");
+  const overTcp = await run("04-server/21-dual-client.ts", target, "tcp\nhello over TCP\nexit\n");
   check("TCP: a reply per line, then goodbye", overTcp.stdout.includes("server (TCP): goodbye"));
-  const overUdp = await run("04-server/16-dual-client.ts", target, "udp\nhello over UDP\nexit\n");
+  const overUdp = await run("04-server/21-dual-client.ts", target, "udp\nhello over UDP\nexit\n");
   check(
     "UDP: a reply per padded datagram",
     overUdp.stdout.includes("server (UDP) received: hello over UDP"),
   );
   check("the server goes on after each exit", dual.proc.exitCode === null);
   await ended(dual, shown, "SIGINT");
-  const load = await run("04-server/17-load.ts", ["--connections", "10", "--seconds", "1"]);
+  const load = await run("04-server/22-load.ts", ["--connections", "10", "--seconds", "1"]);
   check(
     "the load generator measured req/s and p50/p99",
     /req\/s\n {2}latency p50/.test(load.stdout),

@@ -1,18 +1,18 @@
-// Lesson 05, many at once: every client is served at the same time, each with its own line
+// Lesson 06, many at once: every client is served at the same time, each with its own line
 // reader, Outbox and IdleTimer in `socket.data`. A whole line is the only sign of life; a
 // last line without "\n" still counts at the end of the input.
 import { describe, expect, test } from "bun:test";
-import { serveMany } from "../../04-server/05-many-at-once.ts";
+import { serveMany } from "../../04-server/06-many-at-once.ts";
 import { attack } from "../hostile/servers.ts";
 import { logCollector, runLesson, startLesson, TcpTestClient, tracker } from "../helpers.ts";
 import { serverConventions } from "./conventions.ts";
 
 const track = tracker();
-const FILE = "04-server/05-many-at-once.ts";
+const FILE = "04-server/06-many-at-once.ts";
 
 serverConventions(FILE);
 
-describe("05-many-at-once in-process", () => {
+describe("06-many-at-once in-process", () => {
   test("three clients at once, each with its own number, reader and counter", async () => {
     const server = track(serveMany("127.0.0.1", 0));
     const clients = await Promise.all([1, 2, 3].map(() => TcpTestClient.connect(server.tcp.port)));
@@ -46,7 +46,7 @@ describe("05-many-at-once in-process", () => {
   });
 
   test("a too-long line gets an error and a close; the others are still served", async () => {
-    const server = track(serveMany("127.0.0.1", 0, { maxLineBytes: 1000 }));
+    const server = track(serveMany("127.0.0.1", 0, { maxLine: 1000 }));
     await using bad = await TcpTestClient.connect(server.tcp.port);
     await using good = await TcpTestClient.connect(server.tcp.port);
     bad.send("z".repeat(50_000));
@@ -58,7 +58,7 @@ describe("05-many-at-once in-process", () => {
 
   test("a client that never reads is no longer read; the others are served, and it gets every echo once it reads", async () => {
     const logged = logCollector();
-    const server = track(serveMany("127.0.0.1", 0, { log: logged.log }));
+    const server = track(serveMany("127.0.0.1", 0, {}, logged.log));
     await using hog = await TcpTestClient.connect(server.tcp.port);
     await hog.waitForText(/hello client/);
     const hello = hog.received.length;
@@ -66,7 +66,7 @@ describe("05-many-at-once in-process", () => {
     hog.socket.pause();
     const sent = 16 * 1024 * 1024;
     hog.send(`${"h".repeat(1023)}\n`.repeat(sent / 1024));
-    await logged.waitFor(/client #1 is not reading: stopped reading from it/);
+    await logged.waitFor(/client #1 is not reading: stopped reading it/);
     await using other = await TcpTestClient.connect(server.tcp.port);
     other.send("still here?\n");
     await other.waitForText(/still here\?\n$/);
@@ -77,7 +77,7 @@ describe("05-many-at-once in-process", () => {
   }, 30_000);
 
   test("a silent client is closed after the idle time, with a reason", async () => {
-    const server = track(serveMany("127.0.0.1", 0, { idleMs: 300 }));
+    const server = track(serveMany("127.0.0.1", 0, { idle: 0.3 }));
     await using quiet = await TcpTestClient.connect(server.tcp.port);
     await quiet.whenClosed;
     expect(quiet.text).toEndWith("idle for 0.3 s: closing\n");
@@ -85,7 +85,7 @@ describe("05-many-at-once in-process", () => {
 
   test("a client that drips bytes but never ends a line is idle too (the old timer was reset by any byte)", async () => {
     const logged = logCollector();
-    const server = track(serveMany("127.0.0.1", 0, { idleMs: 300, log: logged.log }));
+    const server = track(serveMany("127.0.0.1", 0, { idle: 0.3 }, logged.log));
     await using dripper = await TcpTestClient.connect(server.tcp.port);
     await using talker = await TcpTestClient.connect(server.tcp.port);
     const drip = setInterval(() => {
@@ -104,7 +104,7 @@ describe("05-many-at-once in-process", () => {
   });
 });
 
-describe("05-many-at-once as a student runs it", () => {
+describe("06-many-at-once as a student runs it", () => {
   test("a long line and an idle client are dropped, the others served; SIGINT exits 0", async () => {
     await using lesson = startLesson(FILE, ["--port", "0", "--max-line", "100", "--idle", "1"]);
     const { port } = await lesson.listening("tcp");

@@ -1,14 +1,13 @@
 /**
  * @title Idle client
  * @summary A client that drips one byte a second keeps a naive server's connection open for ever; an IdleTimer touched only by whole lines closes it.
- * @run bun run 04-server/06-idle-client.ts [--clients 20] [--idle 2] [--json]
+ * @run bun run 04-server/07-idle-client.ts [--clients 20] [--idle 2] [--json]
  * @python new
  *
  * A server must close clients that make no progress, or they hold its sockets for ever. A
- * naive idle timer is reset by every byte, so a client that sends one byte a second is never
- * idle: 500 such clients kept 500 connections open on this chapter's old lesson 05. Here two
- * servers meet the same drippers: the naive one closes none; the one whose `IdleTimer`
- * (lib/stream.ts) only whole lines touch closes them all after --idle seconds.
+ * naive idle clock is reset by every byte, so a client that drips one byte a second is never
+ * idle. Two servers meet the same drippers here: the naive one closes none; an `IdleTimer`
+ * (lib/stream.ts) touched only by whole lines closes them all after --idle seconds.
  */
 import type { Socket } from "bun";
 import { command, flag } from "../lib/cli.ts";
@@ -21,8 +20,7 @@ export function idleServer(idleMs: number, progress: "byte" | "line") {
     port: 0,
     socket: {
       open(socket) {
-        const idle = new IdleTimer(idleMs, () => socket.end());
-        socket.data = { idle, lines: new LineReader() };
+        socket.data = { idle: new IdleTimer(idleMs, () => socket.end()), lines: new LineReader() };
       },
       data(socket, chunk) {
         if (!socket.data) return;
@@ -39,31 +37,23 @@ export function idleServer(idleMs: number, progress: "byte" | "line") {
 
 /** `count` connections that send one byte a second, no newline, for `ms`: how many got closed. */
 export async function drip(port: number, count: number, ms: number): Promise<number> {
-  let closed = 0;
-  const handlers = {
-    data() {},
-    close() {
-      closed++;
-    },
-    error() {},
-  };
   const sockets: Socket[] = [];
+  const socket = { data() {}, error() {} };
   for (let i = 0; i < count; i++)
-    sockets.push(await Bun.connect({ hostname: "127.0.0.1", port, socket: handlers }));
-  const dripOnce = () => {
-    for (const socket of sockets) socket.write("x");
-  };
+    sockets.push(await Bun.connect({ hostname: "127.0.0.1", port, socket }));
+  const dripOnce = () => sockets.forEach((each) => each.write("x"));
   dripOnce();
   const ticker = setInterval(dripOnce, 1_000);
   await Bun.sleep(ms);
   clearInterval(ticker);
-  const closedByServer = closed;
-  for (const socket of sockets) socket.terminate();
-  return closedByServer;
+  // The sockets the server closed are no longer open (readyState 1).
+  const closed = sockets.filter((each) => each.readyState !== 1).length;
+  for (const each of sockets) each.terminate();
+  return closed;
 }
 
 const cli = command(
-  "04-server/06-idle-client.ts",
+  "04-server/07-idle-client.ts",
   "Drips a byte a second into a naive server and a guarded one; counts what each closed.",
   {
     clients: flag.whole(20, "dripping connections to each server", { min: 1, max: 1000 }),
@@ -74,17 +64,13 @@ const cli = command(
 
 if (import.meta.main) {
   const { clients, idle, json } = cli.parse();
-  const naive = idleServer(idle * 1000, "byte");
-  const guarded = idleServer(idle * 1000, "line");
   const seconds = idle + 2;
   if (!json)
     console.log(`${clients} clients drip one byte a second into each server for ${seconds} s...`);
-  const [naiveClosed, guardedClosed] = await Promise.all([
-    drip(naive.port, clients, seconds * 1000),
-    drip(guarded.port, clients, seconds * 1000),
-  ]);
-  naive.stop(true);
-  guarded.stop(true);
+  const servers = [idleServer(idle * 1000, "byte"), idleServer(idle * 1000, "line")];
+  const dripping = servers.map((server) => drip(server.port, clients, seconds * 1000));
+  const [naiveClosed, guardedClosed] = await Promise.all(dripping);
+  for (const server of servers) server.stop(true);
   const result = { clients, idleSeconds: idle, seconds, naiveClosed, guardedClosed };
   if (json) console.log(JSON.stringify(result));
   else {

@@ -1,19 +1,19 @@
 /**
  * @title TCP and UDP client
- * @summary Choose tcp or udp, then send each line you type to lesson 15's server and print its reply, until `exit`.
- * @run bun run 04-server/16-dual-client.ts [--protocol tcp|udp] [--host HOST] [--port PORT] [--udp-port PORT]
+ * @summary Choose tcp or udp, then send each line you type to lesson 20's server and print its reply, until `exit`.
+ * @run bun run 04-server/21-dual-client.ts [--protocol tcp|udp] [--host HOST] [--port PORT] [--udp-port PORT]
  * @python informe#client
  *
  * The Informe's client took whatever one recv(1024) returned as the reply: a reply split in
  * two, or two in one read, would garble the conversation. Over TCP this client reads up to
  * the newline that ends each reply; over UDP a reply is one datagram, its request padded to
  * 1200 bytes (as QUIC pads) so the server may answer, and resent on silence. `exit` (or
- * Ctrl-D) ends this conversation, not the server. With no address it starts lesson 15's.
+ * Ctrl-D) ends this conversation, not the server. With no address it starts lesson 20's.
  */
-import { command, endpoint, fail, flag, UsageError, whyConnectFailed } from "../lib/cli.ts";
+import { command, endpoint, fail, flag, peerOrStart, UsageError } from "../lib/cli.ts";
+import { whyConnectFailed } from "../lib/cli.ts";
 import { connectLines } from "../lib/lines.ts";
 import { ask } from "../lib/udp.ts";
-import { startDualServer } from "./15-dual-server.ts";
 import { padded } from "./protocol.ts";
 
 /** A reply that has not come by then is an error, not a wait. */
@@ -33,11 +33,9 @@ export async function talkOverTcp(host: string, port: number): Promise<Conversat
   });
   async function say(message: string): Promise<string> {
     server.send(`${message}\n`);
-    const reply = await server.next(REPLY_TIMEOUT_MS).catch((error: Error) => {
-      const late = (error as NodeJS.ErrnoException).code === "ETIMEDOUT";
-      throw new Error(
-        late ? `${where} did not reply within ${REPLY_TIMEOUT_MS} ms` : error.message,
-      );
+    const reply = await server.next(REPLY_TIMEOUT_MS).catch((error: NodeJS.ErrnoException) => {
+      const late = `${where} did not reply within ${REPLY_TIMEOUT_MS} ms`;
+      throw new Error(error.code === "ETIMEDOUT" ? late : error.message);
     });
     if (reply === undefined) throw new Error(`${where} closed the connection without a reply`);
     return reply;
@@ -91,8 +89,8 @@ async function converse(host: string, ports: { tcp: number; udp: number }, given
 }
 
 const cli = command(
-  "04-server/16-dual-client.ts",
-  "Talks to lesson 15's server, a line a message, until `exit`; with no address, starts it.",
+  "04-server/21-dual-client.ts",
+  "Talks to lesson 20's server, a line a message, until `exit`; with no address, starts it.",
   {
     protocol: flag.text(undefined, "tcp or udp (default: ask)", "tcp|udp", (text, name) => {
       if (text === "tcp" || text === "udp") return text;
@@ -106,22 +104,18 @@ const cli = command(
 
 if (import.meta.main) {
   const { protocol, host, port, "udp-port": udpPort } = cli.parse();
-  const local =
-    host === undefined && port === undefined && udpPort === undefined
-      ? await startDualServer("127.0.0.1", 0, 0)
-      : undefined;
-  const ports = { tcp: local?.tcp.port ?? port ?? 65432, udp: local?.udp.port ?? udpPort ?? 65433 };
-  if (local) console.log("no --host or ports given: started lesson 15's server in this process");
-  console.log(
-    protocol
-      ? "type a message and Enter; `exit` ends"
-      : "answer tcp or udp, then type messages; `exit` ends",
+  // Any address given: talk there. None: start lesson 20's server for this run.
+  const given = host !== undefined || port !== undefined || udpPort !== undefined;
+  const serverFile = `${import.meta.dir}/20-dual-server.ts`;
+  const peer = await peerOrStart(given ? { host, port: port ?? 65432 } : {}, {
+    serverFile,
+    defaultPort: 65432,
+  });
+  const ports = { tcp: peer.port, udp: peer.local?.udpPort ?? udpPort ?? 65433 };
+  const hint = protocol ? "type a message and Enter" : "answer tcp or udp, then type messages";
+  console.log(`${hint}; \`exit\` ends`);
+  await converse(peer.host, ports, protocol as "tcp" | "udp" | undefined).catch((error: Error) =>
+    fail(error.message),
   );
-  try {
-    await converse(host ?? "127.0.0.1", ports, protocol as "tcp" | "udp" | undefined);
-  } catch (error) {
-    fail((error as Error).message);
-  } finally {
-    local?.stop();
-  }
+  await peer.local?.stop();
 }

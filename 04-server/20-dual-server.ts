@@ -1,7 +1,7 @@
 /**
  * @title TCP and UDP server
  * @summary One process answers TCP clients (a line, a reply) and UDP datagrams (a datagram, a reply) until Ctrl-C.
- * @run bun run 04-server/15-dual-server.ts [--host 127.0.0.1] [--port 65432] [--udp-port PORT] [--max-line 1024] [--idle 60]
+ * @run bun run 04-server/20-dual-server.ts [--host 127.0.0.1] [--port 65432] [--udp-port PORT] [--max-line 1024] [--idle 60]
  * @python informe#server
  * @serves tcp "hello\n" -> "server (TCP) received: hello\n"
  * @serves udp "hello" padded to 64 -> "server (UDP) received: hello"
@@ -20,7 +20,7 @@ import { ReplyGuard } from "../lib/udp.ts";
 import { replyTo, unpadded } from "./protocol.ts";
 
 /** UDP: one datagram, one reply, with the padding trimmed; never bigger than the request. */
-export async function dualOverUdp(host: string, port: number, maxMessageBytes: number, log: Log) {
+async function overUdp(host: string, port: number, maxMessageBytes: number, log: Log) {
   // A flood of datagrams must not become a flood of log lines: one a second at most.
   const logged = new TokenBucket(1, 3);
   const tooLong = Buffer.from(`error: message longer than ${maxMessageBytes} bytes`);
@@ -47,29 +47,22 @@ export async function dualOverUdp(host: string, port: number, maxMessageBytes: n
   return { socket, guard };
 }
 
-/**
- * TCP: a reply to each line, until `exit`. `serveLines` (lib/lines.ts) is lessons 03 to 07
- * in one: a LineReader, an Outbox and an IdleTimer for each client; what is left is the protocol.
- */
-export function dualOverTcp(
-  host: string,
-  port: number,
-  maxMessageBytes: number,
-  idleSeconds: number,
-  log: Log,
-) {
-  return serveLines({
+/** Both sockets, TCP first; if the UDP bind fails, TCP's port is given back too. */
+export async function startDualServer(host: string, ports: Ports, options: Options = {}) {
+  const { maxMessageBytes = 1024, idleSeconds = 60, log = LOG } = options;
+  // TCP: a reply to each line, until `exit`. serveLines (lib/lines.ts) is lessons 03 to 08 in
+  // one: a LineReader, an Outbox and an IdleTimer for each client; what is left is the protocol.
+  const tcp = serveLines({
     host,
-    port,
+    port: ports.tcp,
     maxLineBytes: maxMessageBytes,
     idleSeconds,
     // Messages are bytes: what comes in goes back as it came, valid UTF-8 or not.
     decode: (bytes) => bytes,
     line(client, message) {
       const { reply, end } = replyTo("TCP", message);
-      const line = Buffer.concat([reply, NEWLINE]);
-      if (end) client.end(line);
-      else client.send(line);
+      if (end) client.end(Buffer.concat([reply, NEWLINE]));
+      else client.send(Buffer.concat([reply, NEWLINE]));
     },
     tooLong(client) {
       log(`(TCP) ${client.peer} sent a line over ${maxMessageBytes} bytes: closing it`);
@@ -80,22 +73,8 @@ export function dualOverTcp(
       log(`(TCP) ${client.peer}: ${client.lines} message(s); closed (${why})`);
     },
   });
-}
-
-const NEWLINE = Buffer.from("\n");
-
-type Log = (line: string) => void;
-
-/** Both sockets, TCP first; if the UDP bind fails, TCP's port is given back too. */
-export async function startDualServer(
-  host: string,
-  tcpPort: number,
-  udpPort: number,
-  { maxMessageBytes = 1024, idleSeconds = 60, log = (_: string) => {} } = {},
-) {
-  const tcp = dualOverTcp(host, tcpPort, maxMessageBytes, idleSeconds, log);
   try {
-    const udp = await dualOverUdp(host, udpPort, maxMessageBytes, log);
+    const udp = await overUdp(host, ports.udp, maxMessageBytes, log);
     const stop = () => {
       tcp.stop();
       udp.socket.close();
@@ -104,29 +83,32 @@ export async function startDualServer(
   } catch (error) {
     tcp.stop();
     // The sentence must name the UDP port: serve() knows only the TCP one.
-    throw Object.assign(error as Error, { port: udpPort });
+    throw Object.assign(error as Error, { port: ports.udp });
   }
 }
 
+type Log = (line: string) => void;
+type Ports = { tcp: number; udp: number };
+type Options = { maxMessageBytes?: number; idleSeconds?: number; log?: Log };
+const LOG: Log = () => {};
+const NEWLINE = Buffer.from("\n");
+
 const cli = command(
-  "04-server/15-dual-server.ts",
+  "04-server/20-dual-server.ts",
   "Answers TCP lines on --port and UDP datagrams on --udp-port, from one process.",
   {
     host: flag.listen("127.0.0.1"),
     port: flag.port(65432, "TCP port; 0 takes any free one (and then --udp-port too)"),
     "udp-port": flag.port(undefined, "UDP port (default 65433, or any free one with --port 0)"),
-    "max-line": flag.whole(1024, "longest message, in bytes (the Informe's recv(1024))", {
-      min: 1,
-      max: 65_507,
-    }),
+    "max-line": flag.whole(1024, "longest message, in bytes", { min: 1, max: 65_507 }),
     idle: flag.whole(60, "seconds a TCP client may go without a whole line", { min: 1, max: 1e6 }),
   },
 );
 
 if (import.meta.main) {
   const { host, port, "udp-port": udpGiven, "max-line": maxMessageBytes, idle } = cli.parse();
-  const udpPort = udpGiven ?? (port === 0 ? 0 : 65433);
+  const ports = { tcp: port, udp: udpGiven ?? (port === 0 ? 0 : 65433) };
   const options = { maxMessageBytes, idleSeconds: idle, log: console.log };
-  const start = () => startDualServer(host, port, udpPort, options);
-  await serve(host, port, start, "try  nc HOST PORT, or  bun run 04-server/16-dual-client.ts");
+  const start = () => startDualServer(host, ports, options);
+  await serve(host, port, start, "try  nc HOST PORT, or  bun run 04-server/21-dual-client.ts");
 }

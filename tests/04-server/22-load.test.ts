@@ -1,20 +1,20 @@
-// Lesson 17, the load generator: N connections of ping-pong against an echo server, counted
+// Lesson 22, the load generator: N connections of ping-pong against an echo server, counted
 // in a fixed histogram; a refused, hung-up or silent server is one sentence, not a table of zeros.
 import { describe, expect, test } from "bun:test";
-import { startEchoServer } from "../../04-server/13-echo-server.ts";
-import { runLoad } from "../../04-server/17-load.ts";
+import { echoOverTcp } from "../../04-server/16-echo-tcp-server.ts";
+import { runLoad } from "../../04-server/22-load.ts";
 import { closedPort, runLesson, SLOW_TEST_MS, tracker } from "../helpers.ts";
 
 const track = tracker();
-const FILE = "04-server/17-load.ts";
+const FILE = "04-server/22-load.ts";
 
 const refused = (where: string): string =>
   `${where} refused the connection: nothing listens there; start the server, or check --host and --port`;
 
-describe("17-load in-process", () => {
-  test("a bounded count of ping-pongs against lesson 13, with percentiles in order", async () => {
-    const server = track(await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"] }));
-    const result = await runLoad("127.0.0.1", server.tcp?.port ?? 0, {
+describe("22-load in-process", () => {
+  test("a bounded count of ping-pongs against lesson 16, with percentiles in order", async () => {
+    const server = track(echoOverTcp("127.0.0.1", 0));
+    const result = await runLoad("127.0.0.1", server.tcp.port, {
       connections: 4,
       warmupMs: 50,
       durationMs: 20_000,
@@ -50,8 +50,8 @@ describe("17-load in-process", () => {
   });
 });
 
-describe("17-load as a student runs it", () => {
-  test("with no --port it starts lesson 13's server as a child and prints one JSON document", async () => {
+describe("22-load as a student runs it", () => {
+  test("with no --port it starts lesson 16's server as a child and prints one JSON document", async () => {
     const args = ["--connections", "5", "--seconds", "1", "--requests", "3000", "--json"];
     const { code, stdout } = await runLesson(FILE, args);
     expect(code).toBe(0);
@@ -76,7 +76,7 @@ describe("17-load as a student runs it", () => {
       "500",
     ]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^no --port: started lesson 13's server as a child, 127\.0\.0\.1:\d+\n/);
+    expect(stdout).toMatch(/^no --port: started lesson 16's server as a child, 127\.0\.0\.1:\d+\n/);
     expect(stdout).toMatch(
       /\n {2}500 answers in [\d.]+ s: \d+ req\/s\n {2}latency p50 [\d.]+ ms, p99 [\d.]+ ms\n$/,
     );

@@ -1,7 +1,7 @@
 /**
  * @title Welcome server
  * @summary Greet every client with a welcome message and the server's time (ISO 8601), then close.
- * @run bun run 04-server/08-welcome-server.ts [--host 127.0.0.1] [--port 5000]
+ * @run bun run 04-server/09-welcome-server.ts [--host 127.0.0.1] [--port 5000]
  * @python servidor.py tcp_sockets_python.py#basic_server
  * @serves tcp "" -> /elcome/
  * @limits memory 100 MiB
@@ -10,7 +10,7 @@
  * much as the greeting: it is how the client knows the message is complete, since TCP marks
  * no message ends. The `Outbox` sends the greeting, then half-closes (FIN); what the client
  * types is left unread (`hold()`), so a client that floods us fills its own buffers, not our
- * memory. Unlike servidor.py it serves until Ctrl-C; 09-welcome-client.ts is its partner.
+ * memory. Unlike servidor.py it serves until Ctrl-C; 10-welcome-client.ts is its partner.
  */
 import { command, flag, peerOf, serve } from "../lib/cli.ts";
 import { Outbox } from "../lib/stream.ts";
@@ -39,9 +39,7 @@ export function startWelcomeServer(host: string, port: number, log = (_: string)
         greeted++;
         log(`welcomed ${peer} (client ${greeted})`);
       },
-      drain(socket) {
-        socket.data?.flush();
-      },
+      drain: (socket) => socket.data?.flush(),
       // A welcome server does not listen to its clients.
       data() {},
     },
@@ -54,7 +52,7 @@ export function startWelcomeServer(host: string, port: number, log = (_: string)
 }
 
 const cli = command(
-  "04-server/08-welcome-server.ts",
+  "04-server/09-welcome-server.ts",
   "Greets every TCP client with a message and the time, then closes; until Ctrl-C.",
   {
     host: flag.listen("127.0.0.1"),
@@ -65,10 +63,6 @@ const cli = command(
 if (import.meta.main) {
   const { host, port } = cli.parse();
   const start = () => startWelcomeServer(host, port, console.log);
-  await serve(
-    host,
-    port,
-    start,
-    "try  bun run 04-server/09-welcome-client.ts --host HOST --port PORT",
-  );
+  const hint = "try  bun run 04-server/10-welcome-client.ts --host HOST --port PORT";
+  await serve(host, port, start, hint);
 }

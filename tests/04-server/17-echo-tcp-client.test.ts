@@ -1,15 +1,15 @@
-// Lesson 14, the echo client: it sends while it reads, half-closes, reads to the close, and
-// proves the echo identical (count and SHA-256); over UDP one datagram per message.
+// Lesson 17, the echo client over TCP: it sends while it reads, half-closes, reads to the
+// close, and proves the echo identical (count and SHA-256).
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEchoServer } from "../../04-server/13-echo-server.ts";
-import { checkEcho } from "../../04-server/14-echo-client.ts";
+import { echoOverTcp } from "../../04-server/16-echo-tcp-server.ts";
+import { checkEcho } from "../../04-server/17-echo-tcp-client.ts";
 import { closedPort, runLesson, SLOW_TEST_MS, startLesson, tracker } from "../helpers.ts";
 
 const track = tracker();
-const FILE = "04-server/14-echo-client.ts";
+const FILE = "04-server/17-echo-tcp-client.ts";
 
 const refused = (where: string): string =>
   `${where} refused the connection: nothing listens there; start the server, or check --host and --port`;
@@ -22,19 +22,17 @@ function bigPayload(): Uint8Array {
   return bytes;
 }
 
-describe("14-echo-client in-process", () => {
-  test("over TCP: 16 MiB, the same count and SHA-256; over UDP: one datagram", async () => {
-    const server = track(await startEchoServer("127.0.0.1", 0));
+describe("17-echo-tcp-client in-process", () => {
+  test("16 MiB, the same count and SHA-256", async () => {
+    const server = track(echoOverTcp("127.0.0.1", 0));
     const payload = bigPayload();
-    const tcp = await checkEcho("tcp", "127.0.0.1", server.tcp?.port ?? 0, [payload]);
+    const tcp = await checkEcho("127.0.0.1", server.tcp.port, [payload]);
     expect(tcp).toMatchObject({
       sentBytes: payload.length,
       receivedBytes: payload.length,
       identical: true,
     });
     expect(tcp.receivedSha256).toBe(new Bun.CryptoHasher("sha256").update(payload).digest("hex"));
-    const udp = await checkEcho("udp", "127.0.0.1", server.udp?.port ?? 0, [Buffer.from("héllo")]);
-    expect(udp).toMatchObject({ sentBytes: 6, receivedBytes: 6, identical: true });
   });
 
   test("an unfaithful echo is caught: one byte changed", async () => {
@@ -54,26 +52,9 @@ describe("14-echo-client in-process", () => {
         },
       }),
     );
-    const result = await checkEcho("tcp", "127.0.0.1", listener.port, [Buffer.from("abc")]);
+    const result = await checkEcho("127.0.0.1", listener.port, [Buffer.from("abc")]);
     expect(result).toMatchObject({ sentBytes: 3, receivedBytes: 3, identical: false });
     expect(result.sentSha256).not.toBe(result.receivedSha256);
-  });
-
-  test("UDP: a lost datagram is sent again", async () => {
-    let seen = 0;
-    const socket = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      socket: {
-        data(s, data, port) {
-          if (++seen > 1) s.send(data, port, "127.0.0.1");
-        },
-        error() {},
-      },
-    });
-    track({ stop: () => socket.close() });
-    const result = await checkEcho("udp", "127.0.0.1", socket.port, [Buffer.from("again")]);
-    expect(result.identical).toBe(true);
-    expect(seen).toBe(2);
   });
 
   test("a server that closes without echoing: a clear result, not a hang", async () => {
@@ -90,17 +71,20 @@ describe("14-echo-client in-process", () => {
         },
       }),
     );
-    const result = await checkEcho("tcp", "127.0.0.1", listener.port, [Buffer.from("x")]);
+    const result = await checkEcho("127.0.0.1", listener.port, [Buffer.from("x")]);
     expect(result).toMatchObject({ sentBytes: 1, receivedBytes: 0, identical: false });
   });
 });
 
-describe("14-echo-client as a student runs it", () => {
+describe("17-echo-tcp-client as a student runs it", () => {
   test("typed lines, with a hint first (the old client looked hung), come back; then the check", async () => {
     const typed = await runLesson(FILE, [], { input: "one\ntwo ✓\nthree\n" });
     expect(typed.code).toBe(0);
-    expect(typed.stdout).toMatch(
-      /^no --host or --port: started lesson 13's server, 127\.0\.0\.1:\d+ \(tcp\)\ntype lines: each comes back as you send it; Ctrl-D ends and checks the echo\n/,
+    expect(typed.stderr).toMatch(
+      /^no --host or --port: started 04-server\/16-echo-tcp-server\.ts on 127\.0\.0\.1:\d+/,
+    );
+    expect(typed.stdout).toStartWith(
+      "type lines: each comes back as you send it; Ctrl-D ends and checks it\n",
     );
     expect(typed.stdout).toContain("one\ntwo ✓\nthree\n");
     expect(typed.stdout).toMatch(/18 bytes sent to 127\.0\.0\.1:\d+ \(tcp\), 18 back in \d+ ms/);
@@ -108,31 +92,16 @@ describe("14-echo-client as a student runs it", () => {
   });
 
   test(
-    "--message over UDP with --json; --file of 16 MiB to a spawned server",
+    "--message with --json; --file of 16 MiB to a spawned server",
     async () => {
-      const udpRun = await runLesson(FILE, [
-        "--protocol",
-        "udp",
-        "--message",
-        "datagram",
-        "--json",
-      ]);
-      expect(udpRun.code).toBe(0);
-      expect(JSON.parse(udpRun.stdout)).toMatchObject({
-        protocol: "udp",
-        sentBytes: 8,
-        identical: true,
-      });
+      const messageRun = await runLesson(FILE, ["--message", "a message", "--json"]);
+      expect(messageRun.code).toBe(0);
+      expect(JSON.parse(messageRun.stdout)).toMatchObject({ sentBytes: 9, identical: true });
       const dir = mkdtempSync(join(tmpdir(), "echo-file-"));
       try {
         const file = join(dir, "random.bin");
         writeFileSync(file, bigPayload());
-        await using server = startLesson("04-server/13-echo-server.ts", [
-          "--port",
-          "0",
-          "--protocol",
-          "tcp",
-        ]);
+        await using server = startLesson("04-server/16-echo-tcp-server.ts", ["--port", "0"]);
         const { port } = await server.listening("tcp");
         const fileRun = await runLesson(FILE, [
           "--file",
@@ -153,7 +122,7 @@ describe("14-echo-client as a student runs it", () => {
     SLOW_TEST_MS,
   );
 
-  test("failures: refused, a missing file, a message too big for a datagram (exit 1); --file over UDP (exit 2)", async () => {
+  test("failures: refused, a missing file (exit 1); --file with --message, --protocol (exit 2)", async () => {
     const closed = closedPort();
     const refusedRun = await runLesson(FILE, ["--port", String(closed), "--message", "x"]);
     expect(refusedRun.code).toBe(1);
@@ -161,16 +130,12 @@ describe("14-echo-client as a student runs it", () => {
     const missing = await runLesson(FILE, ["--file", "/nonexistent/file.bin"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe("cannot read /nonexistent/file.bin: there is no such file");
-    const udpFile = await runLesson(FILE, ["--file", "x", "--protocol", "udp"]);
-    expect(udpFile.code).toBe(2);
-    expect(udpFile.stderr).toStartWith(
-      "--file goes alone and over TCP: a file may not fit in one datagram",
-    );
-    const tooBig = await runLesson(FILE, ["--protocol", "udp", "--message", "x".repeat(70_000)]);
-    expect(tooBig.code).toBe(1);
-    expect(tooBig.stderr.trim()).toMatch(
-      /^127\.0\.0\.1:\d+ \(udp\): a datagram carries at most 65507 bytes; send less$/,
-    );
+    const both = await runLesson(FILE, ["--file", "x", "--message", "y"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toStartWith("--file goes alone: give --message or --file, not both\n");
+    const udp = await runLesson(FILE, ["--protocol", "udp"]);
+    expect(udp.code).toBe(2);
+    expect(udp.stderr).toStartWith("unknown flag --protocol: see the list below");
   });
 
   test(

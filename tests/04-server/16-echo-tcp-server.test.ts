@@ -1,25 +1,16 @@
-// Lesson 13, the echo server (RFC 862): every byte back, in order, over TCP and UDP, with the
-// chapter's guards: an Outbox for clients that do not read (and vanish while paused), an
-// IdleTimer for clients that only drip, a ReplyGuard against UDP loops.
+// Lesson 16, the echo server over TCP (RFC 862): every byte back, in order, with the chapter's
+// guards: an Outbox for clients that do not read (and vanish while paused), an IdleTimer for
+// clients that only drip.
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { readdirSync } from "node:fs";
-import { startEchoServer } from "../../04-server/13-echo-server.ts";
+import { echoOverTcp } from "../../04-server/16-echo-tcp-server.ts";
 import { attack } from "../hostile/servers.ts";
-import {
-  inUse,
-  logCollector,
-  runLesson,
-  SLOW_TEST_MS,
-  startLesson,
-  TcpTestClient,
-  tracker,
-  udpRequest,
-} from "../helpers.ts";
+import { logCollector, SLOW_TEST_MS, startLesson, TcpTestClient, tracker } from "../helpers.ts";
 import { serverConventions } from "./conventions.ts";
 
 const track = tracker();
-const FILE = "04-server/13-echo-server.ts";
+const FILE = "04-server/16-echo-tcp-server.ts";
 const MiB = 1024 * 1024;
 
 serverConventions(FILE);
@@ -108,11 +99,11 @@ async function floodAndReset(port: number, rounds: number, connections: number):
   return (JSON.parse(out) as { connections: number }).connections;
 }
 
-describe("13-echo-server in-process", () => {
+describe("16-echo-tcp-server in-process", () => {
   test("16 MiB of random binary comes back exactly, and the queue stays small", async () => {
-    const server = track(await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"] }));
+    const server = track(echoOverTcp("127.0.0.1", 0));
     const payload = bigPayload();
-    const back = await echoThrough(server.tcp?.port ?? 0, payload);
+    const back = await echoThrough(server.tcp.port, payload);
     expect(back.length).toBe(payload.length);
     expect(Buffer.compare(back, Buffer.from(payload))).toBe(0);
     expect(server.stats.peakQueuedBytes).toBeLessThanOrEqual(2 * MiB);
@@ -120,10 +111,8 @@ describe("13-echo-server in-process", () => {
 
   test("a client that sends without reading is no longer read: its queue stays bounded, others are served", async () => {
     const logged = logCollector();
-    const server = track(
-      await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"], log: logged.log }),
-    );
-    const port = server.tcp?.port ?? 0;
+    const server = track(echoOverTcp("127.0.0.1", 0, { log: logged.log }));
+    const port = server.tcp.port;
     const hog = await startHog(port);
     await logged.waitFor(hog.slowLine);
     // Another client is echoed while the hog is paused.
@@ -145,8 +134,8 @@ describe("13-echo-server in-process", () => {
         if (/ left; \d+ bytes echoed$/.test(line)) left++;
         if (left >= made) allLeft.resolve();
       };
-      const server = track(await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"], log }));
-      made = await floodAndReset(server.tcp?.port ?? 0, 3, 100);
+      const server = track(echoOverTcp("127.0.0.1", 0, { log }));
+      made = await floodAndReset(server.tcp.port, 3, 100);
       log("");
       const late = setTimeout(() => allLeft.reject(new Error(`${left} of ${made} left`)), 10_000);
       await allLeft.promise.finally(() => clearTimeout(late));
@@ -157,11 +146,9 @@ describe("13-echo-server in-process", () => {
   );
 
   test("a client that drips a byte at a time is closed after the idle time; one sending lines is not", async () => {
-    const server = track(
-      await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"], idleMs: 300 }),
-    );
-    await using dripper = await TcpTestClient.connect(server.tcp?.port ?? 0);
-    await using talker = await TcpTestClient.connect(server.tcp?.port ?? 0);
+    const server = track(echoOverTcp("127.0.0.1", 0, { idle: 0.3 }));
+    await using dripper = await TcpTestClient.connect(server.tcp.port);
+    await using talker = await TcpTestClient.connect(server.tcp.port);
     const drip = setInterval(() => {
       dripper.send("x");
       talker.send("a line\n");
@@ -176,48 +163,24 @@ describe("13-echo-server in-process", () => {
     expect(talker.closed).toBe(false);
   });
 
-  test("UDP: a binary datagram comes back byte for byte; IPv6 too, TCP and UDP", async () => {
-    const server = track(await startEchoServer("127.0.0.1", 0, { protocols: ["udp"] }));
-    const datagram = crypto.getRandomValues(new Uint8Array(1400));
-    const reply = await udpRequest(server.udp?.port ?? 0, datagram);
-    expect(Buffer.compare(reply, Buffer.from(datagram))).toBe(0);
-    const v6 = track(await startEchoServer("::1", 0));
-    expect((await udpRequest(v6.udp?.port ?? 0, "six", { hostname: "::1" })).toString()).toBe(
-      "six",
-    );
-    expect((await echoThrough(v6.tcp?.port ?? 0, Buffer.from("six"), "::1")).toString()).toBe(
-      "six",
-    );
-  });
-
-  test("UDP: a datagram from its own address and port is not echoed: no loop (the old echo looped for ever)", async () => {
-    const logged = logCollector();
-    const server = track(
-      await startEchoServer("127.0.0.1", 0, { protocols: ["udp"], log: logged.log }),
-    );
-    const udp = server.udp;
-    if (!udp) throw new Error("no UDP socket");
-    udp.send("loop?\n", udp.port, "127.0.0.1");
-    await logged.waitFor(/did not echo 127\.0\.0\.1:\d+ \(udp\): refused by the guard/);
-    expect(server.guard?.refused["own address"]).toBe(1);
-    expect((await udpRequest(udp.port, "after\n")).toString()).toBe("after\n");
-    expect(server.guard?.refusedTotal).toBe(1);
+  test("over IPv6 (::1)", async () => {
+    const v6 = track(echoOverTcp("::1", 0));
+    expect((await echoThrough(v6.tcp.port, Buffer.from("six"), "::1")).toString()).toBe("six");
   });
 
   test("a port in use fails the start, naming the cause", async () => {
-    const first = track(await startEchoServer("127.0.0.1", 0, { protocols: ["tcp"] }));
-    const port = first.tcp?.port ?? 0;
-    await expect(startEchoServer("127.0.0.1", port, { protocols: ["tcp"] })).rejects.toMatchObject({
-      code: "EADDRINUSE",
-    });
+    const first = track(echoOverTcp("127.0.0.1", 0));
+    expect(() => echoOverTcp("127.0.0.1", first.tcp.port)).toThrow(
+      expect.objectContaining({ code: "EADDRINUSE" }),
+    );
   });
 });
 
-describe("13-echo-server as a student runs it", () => {
+describe("16-echo-tcp-server as a student runs it", () => {
   test(
     "16 MiB echoed exactly; a client that never reads is paused and the RSS stays bounded",
     async () => {
-      await using server = startLesson(FILE, ["--port", "0", "--protocol", "tcp"]);
+      await using server = startLesson(FILE, ["--port", "0"]);
       const { port } = await server.listening("tcp");
       const payload = bigPayload();
       expect(Buffer.compare(await echoThrough(port, payload), Buffer.from(payload))).toBe(0);
@@ -238,7 +201,7 @@ describe("13-echo-server as a student runs it", () => {
   test(
     "paused clients that reset: the file descriptors come back to what they were",
     async () => {
-      await using server = startLesson(FILE, ["--port", "0", "--protocol", "tcp"]);
+      await using server = startLesson(FILE, ["--port", "0"]);
       const { port } = await server.listening("tcp");
       const fds = () => readdirSync(`/proc/${server.proc.pid}/fd`).length;
       const before = fds();
@@ -250,38 +213,21 @@ describe("13-echo-server as a student runs it", () => {
     SLOW_TEST_MS,
   );
 
-  test("--host ::1: TCP and UDP over IPv6", async () => {
+  test("--host ::1: the echo over IPv6", async () => {
     await using server = startLesson(FILE, ["--host", "::1", "--port", "0"]);
     const tcp = await server.listening("tcp");
-    const udp = await server.listening("udp");
-    expect([tcp.host, udp.host]).toEqual(["::1", "::1"]);
+    expect(tcp.host).toBe("::1");
     expect((await echoThrough(tcp.port, Buffer.from("over six"), "::1")).toString()).toBe(
       "over six",
     );
-    expect((await udpRequest(udp.port, "six", { hostname: "::1" })).toString()).toBe("six");
+    await server.waitFor(/try {2}bun run 04-server\/17-echo-tcp-client\.ts --host ::1 --port \d+/);
     expect((await server.stop("SIGTERM")).code).toBe(0);
-  });
-
-  test("a UDP port in use: exit 1 and the sentence", async () => {
-    const holder = await Bun.udpSocket({ hostname: "127.0.0.1" });
-    try {
-      const { code, stderr } = await runLesson(FILE, [
-        "--protocol",
-        "udp",
-        "--port",
-        String(holder.port),
-      ]);
-      expect(code).toBe(1);
-      expect(stderr.trim()).toBe(inUse(holder.port));
-    } finally {
-      holder.close();
-    }
   });
 
   test(
     "--idle 1: a client that only drips is closed; 300 resets leave nothing on stderr",
     async () => {
-      await using server = startLesson(FILE, ["--port", "0", "--protocol", "tcp", "--idle", "1"]);
+      await using server = startLesson(FILE, ["--port", "0", "--idle", "1"]);
       const { port } = await server.listening("tcp");
       expect((await attack(["resets", "127.0.0.1", port, 300])).reset).toBe(300);
       const dripped = await attack(["drip", "127.0.0.1", port, 5, 3]);

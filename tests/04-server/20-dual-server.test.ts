@@ -1,8 +1,8 @@
-// Lesson 15, the TCP and UDP server of the Informe: a reply per line over TCP, per datagram
+// Lesson 20, the TCP and UDP server of the Informe: a reply per line over TCP, per datagram
 // over UDP, from one process; `exit` ends one conversation. Messages are bytes; UDP replies
 // are never bigger than their request; the log and the memory stay bounded whatever comes.
 import { describe, expect, test } from "bun:test";
-import { startDualServer } from "../../04-server/15-dual-server.ts";
+import { startDualServer } from "../../04-server/20-dual-server.ts";
 import { padded } from "../../04-server/protocol.ts";
 import { attack } from "../hostile/servers.ts";
 import {
@@ -18,13 +18,26 @@ import {
 import { serverConventions } from "./conventions.ts";
 
 const track = tracker();
-const FILE = "04-server/15-dual-server.ts";
+const FILE = "04-server/20-dual-server.ts";
 
 serverConventions(FILE);
 
-describe("15-dual-server in-process", () => {
+/** A UDP socket whose port number is free for TCP (it is not always: try again until it is). */
+async function udpPortFreeForTcp() {
+  for (;;) {
+    const holder = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port: holder.port, socket: { data() {} } }).stop(true);
+      return holder;
+    } catch {
+      holder.close();
+    }
+  }
+}
+
+describe("20-dual-server in-process", () => {
   test("TCP: lines however split or joined; CRLF; `exit` closes that client only", async () => {
-    const server = track(await startDualServer("127.0.0.1", 0, 0));
+    const server = track(await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }));
     await using first = await TcpTestClient.connect(server.tcp.port);
     await using second = await TcpTestClient.connect(server.tcp.port);
     for (const piece of ["hel", "lo\r\nwor", "ld\n"]) first.send(piece);
@@ -39,7 +52,7 @@ describe("15-dual-server in-process", () => {
   });
 
   test("TCP: a last line without a newline, then the end of input, still gets its reply (the old server dropped it)", async () => {
-    const server = track(await startDualServer("127.0.0.1", 0, 0));
+    const server = track(await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }));
     await using client = await TcpTestClient.connect(server.tcp.port);
     client.send("one\ntwo, unterminated");
     client.shutdown();
@@ -52,7 +65,11 @@ describe("15-dual-server in-process", () => {
   test("a line over the limit: an error, that connection closed, the others served", async () => {
     const logged = logCollector();
     const server = track(
-      await startDualServer("127.0.0.1", 0, 0, { maxMessageBytes: 16, log: logged.log }),
+      await startDualServer(
+        "127.0.0.1",
+        { tcp: 0, udp: 0 },
+        { maxMessageBytes: 16, log: logged.log },
+      ),
     );
     await using bad = await TcpTestClient.connect(server.tcp.port);
     await using good = await TcpTestClient.connect(server.tcp.port);
@@ -66,7 +83,7 @@ describe("15-dual-server in-process", () => {
   });
 
   test("TCP: messages are bytes: invalid UTF-8 comes back as it came", async () => {
-    const server = track(await startDualServer("127.0.0.1", 0, 0));
+    const server = track(await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }));
     await using client = await TcpTestClient.connect(server.tcp.port);
     const broken = Buffer.from([0x61, 0xff, 0xfe, 0xc3, 0x28, 0x0a]);
     client.send(broken);
@@ -77,7 +94,7 @@ describe("15-dual-server in-process", () => {
   });
 
   test("UDP: a reply per padded datagram; `exit` says goodbye and the server goes on; too long is refused", async () => {
-    const server = track(await startDualServer("127.0.0.1", 0, 0));
+    const server = track(await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }));
     const port = server.udp.port;
     expect((await udpRequest(port, padded(Buffer.from("hola\n")))).toString()).toBe(
       "server (UDP) received: hola",
@@ -94,7 +111,9 @@ describe("15-dual-server in-process", () => {
 
   test("UDP: no reply bigger than its request (a short datagram gets none), and bytes, not text (the old server tripled invalid UTF-8)", async () => {
     const logged = logCollector();
-    const server = track(await startDualServer("127.0.0.1", 0, 0, { log: logged.log }));
+    const server = track(
+      await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }, { log: logged.log }),
+    );
     const port = server.udp.port;
     const broken = Buffer.alloc(1024, 0xff);
     const reply = await udpRequest(port, padded(broken));
@@ -112,7 +131,9 @@ describe("15-dual-server in-process", () => {
 
   test("UDP: a datagram from its own address and port is not answered: no loop", async () => {
     const logged = logCollector();
-    const server = track(await startDualServer("127.0.0.1", 0, 0, { log: logged.log }));
+    const server = track(
+      await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }, { log: logged.log }),
+    );
     server.udp.send(padded(Buffer.from("loop?")), server.udp.port, "127.0.0.1");
     await logged.waitFor(/not answered/);
     expect(server.guard.refused["own address"]).toBe(1);
@@ -122,8 +143,26 @@ describe("15-dual-server in-process", () => {
     expect(server.guard.refusedTotal).toBe(1);
   });
 
+  test("a UDP port in use fails the start, naming that port, and gives the TCP port back", async () => {
+    const holder = await udpPortFreeForTcp();
+    try {
+      // TCP binds holder.port (free for TCP), then UDP fails: the TCP port must be free again.
+      const ports = { tcp: holder.port, udp: holder.port };
+      await expect(startDualServer("127.0.0.1", ports)).rejects.toMatchObject({
+        code: "EADDRINUSE",
+        port: holder.port,
+      });
+      const again = Bun.listen({ hostname: "127.0.0.1", port: holder.port, socket: { data() {} } });
+      again.stop(true);
+    } finally {
+      holder.close();
+    }
+  });
+
   test("a TCP client that drips bytes but never ends a line is closed after the idle time", async () => {
-    const server = track(await startDualServer("127.0.0.1", 0, 0, { idleSeconds: 0.3 }));
+    const server = track(
+      await startDualServer("127.0.0.1", { tcp: 0, udp: 0 }, { idleSeconds: 0.3 }),
+    );
     await using dripper = await TcpTestClient.connect(server.tcp.port);
     const drip = setInterval(() => dripper.send("x"), 50);
     try {
@@ -135,7 +174,7 @@ describe("15-dual-server in-process", () => {
   });
 });
 
-describe("15-dual-server as a student runs it", () => {
+describe("20-dual-server as a student runs it", () => {
   test("--port 0 gives both protocols free ports; a UDP port in use names that port; a bad --max-line", async () => {
     await using server = startLesson(FILE, ["--port", "0"]);
     const tcp = await server.listening("tcp");
@@ -165,7 +204,7 @@ describe("15-dual-server as a student runs it", () => {
     const reply = await udpRequest(udp.port, padded(Buffer.from("hi")), { hostname: "::1" });
     expect(reply.toString()).toBe("server (UDP) received: hi");
     const ports = ["--host", "::1", "--port", String(tcp.port), "--udp-port", String(udp.port)];
-    const client = await runLesson("04-server/16-dual-client.ts", ["--protocol", "tcp", ...ports], {
+    const client = await runLesson("04-server/21-dual-client.ts", ["--protocol", "tcp", ...ports], {
       input: "over six\nexit\n",
     });
     expect(client.code).toBe(0);

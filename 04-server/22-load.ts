@@ -1,21 +1,23 @@
 /**
  * @title Load generator
  * @summary Hold N connections to an echo server, each sending 64 bytes and waiting for them back, and report requests per second and p50/p99 latency.
- * @run bun run 04-server/17-load.ts [--host 127.0.0.1] [--port PORT] [--connections 50] [--size 64] [--seconds 3] [--requests N] [--json]
+ * @run bun run 04-server/22-load.ts [--host 127.0.0.1] [--port PORT] [--connections 50] [--size 64] [--seconds 3] [--requests N] [--json]
  * @python new
  *
- * With no --port it starts lesson 13's server as a child process: one event loop running both
+ * With no --port it starts lesson 16's server as a child process: one event loop running both
  * sides would measure their sum, on one core. To measure the server and not itself, it
- * allocates nothing per request: one payload for all, latencies counted in a fixed histogram
- * of microseconds. The first half second warms up (JIT, caches, TCP windows) unmeasured.
+ * allocates nothing per request: one payload for all, round trips counted in a fixed
+ * histogram (`Latencies`, protocol.ts). The first half second warms up (JIT, caches, TCP
+ * windows) unmeasured.
  */
 import type { Socket, SocketHandler } from "bun";
 import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
+import { Latencies } from "./protocol.ts";
 
 /** Runs the ping-pongs against host:port; resolves with req/s and the latency percentiles. */
 export async function runLoad(host: string, port: number, options: Partial<Load> = {}) {
-  const load = { ...LOAD_DEFAULTS, ...options };
-  const run = new PingPong(load.payloadBytes, load.maxRequests);
+  const load = { ...LOAD, ...options };
+  const run = new PingPong(load.payloadBytes, load.maxRequests ?? Infinity);
   // One connection at a time: a burst of connects can overflow the server's accept backlog.
   const sockets: Socket<Flight>[] = [];
   try {
@@ -31,43 +33,25 @@ export async function runLoad(host: string, port: number, options: Partial<Load>
   for (const socket of sockets) socket.end();
   const where = endpoint(host, port);
   if (run.lost > 0) throw new Error(`${where} closed ${run.lost} connections early`);
-  if (run.requests === 0) throw new Error(`${where} sent nothing back: is it an echo server?`);
+  if (run.latencies.count === 0)
+    throw new Error(`${where} sent nothing back: is it an echo server?`);
   const { connections, payloadBytes } = load;
-  const requestsPerSecond = Math.round(run.requests / seconds);
-  const [p50Ms, p99Ms] = [run.percentile(0.5), run.percentile(0.99)];
-  return {
-    connections,
-    payloadBytes,
-    requests: run.requests,
-    seconds,
-    requestsPerSecond,
-    p50Ms,
-    p99Ms,
-  };
+  return { connections, payloadBytes, ...run.latencies.summary(seconds) };
 }
 
-export const LOAD_DEFAULTS = {
-  connections: 50,
-  payloadBytes: 64,
-  durationMs: 3_000,
-  warmupMs: 500,
-  maxRequests: 1e9,
-};
-type Load = typeof LOAD_DEFAULTS;
+/** A run, unless told otherwise: 50 connections of 64 bytes, 3 s after a warm-up of 0.5 s. */
+const LOAD = { connections: 50, payloadBytes: 64, durationMs: 3000, warmupMs: 500 };
+type Load = typeof LOAD & { maxRequests: number };
 
 /** The request in flight on one connection: when it left, how much went, and came back. */
 type Flight = { sentAt: number; written: number; received: number };
 
-/** 1-microsecond buckets up to 1 s: exact, and nothing grows during the run. */
-const BUCKETS = 1_000_000;
-
-/** Every connection's ping-pong, and the histogram of their round trips. */
+/** Every connection's ping-pong, and the round trips it measured. */
 class PingPong {
-  requests = 0;
   lost = 0;
+  readonly latencies = new Latencies();
   private recording = false;
   private stopping = false;
-  private readonly histogram = new Uint32Array(BUCKETS);
   private readonly payload: Uint8Array;
   private readonly done = Promise.withResolvers<void>();
 
@@ -92,10 +76,8 @@ class PingPong {
       flight.received -= this.size;
       const now = performance.now();
       if (this.recording) {
-        const micros = ((now - flight.sentAt) * 1000) | 0;
-        this.histogram[micros < BUCKETS ? micros : BUCKETS - 1]! += 1;
-        this.requests++;
-        if (this.requests >= this.maxRequests) this.done.resolve();
+        this.latencies.record(now - flight.sentAt);
+        if (this.latencies.count >= this.maxRequests) this.done.resolve();
       }
       if (this.stopping) socket.end();
       else this.request(socket, 0, now);
@@ -128,30 +110,17 @@ class PingPong {
     this.stopping = true;
     return Math.round(performance.now() - started) / 1000;
   }
-
-  /** The latency under which `fraction` of the requests came back, in ms. */
-  percentile(fraction: number): number {
-    let seen = 0;
-    for (let bucket = 0; bucket < BUCKETS; bucket++) {
-      seen += this.histogram[bucket] ?? 0;
-      if (seen >= this.requests * fraction) return bucket / 1000;
-    }
-    return BUCKETS / 1000;
-  }
 }
 
-/** Lesson 13's echo server (TCP only) in its own process, on a free port. */
-export const spawnEchoServer = () =>
-  startServer(`${import.meta.dir}/13-echo-server.ts`, ["--protocol", "tcp"]);
+/** Lesson 16's echo server in its own process, on a free port. */
+export const spawnEchoServer = () => startServer(`${import.meta.dir}/16-echo-tcp-server.ts`);
 
 const cli = command(
-  "04-server/17-load.ts",
+  "04-server/22-load.ts",
   "Measures an echo server (RFC 862): req/s and latency of many connections' ping-pong.",
   {
     host: flag.host("127.0.0.1", "the echo server's name or address"),
-    port: flag.port(undefined, "its port (default: start lesson 13's server as a child)", {
-      min: 1,
-    }),
+    port: flag.port(undefined, "its port (default: start lesson 16's server)", { min: 1 }),
     connections: flag.whole(50, "connections held open at once", { min: 1, max: 10_000 }),
     size: flag.whole(64, "bytes in each request", { min: 1, max: 65_536 }),
     seconds: flag.whole(3, "how long to measure, after the warm-up", { min: 1, max: 3600 }),
@@ -161,26 +130,20 @@ const cli = command(
 );
 
 if (import.meta.main) {
-  const { host, port, connections, size, seconds, requests, json } = cli.parse();
+  const { host, port, connections, size, seconds, requests: maxRequests, json } = cli.parse();
   const child = port === undefined ? await spawnEchoServer() : undefined;
   const target = child?.port ?? port ?? 0;
-  if (child && !json)
-    console.log(`no --port: started lesson 13's server as a child, ${endpoint(host, target)}`);
-  const options = {
-    connections,
-    payloadBytes: size,
-    durationMs: seconds * 1000,
-    maxRequests: requests ?? 1e9,
-  };
+  const server = endpoint(host, target);
+  if (child && !json) console.log(`no --port: started lesson 16's server as a child, ${server}`);
+  const options = { connections, payloadBytes: size, durationMs: seconds * 1000, maxRequests };
   const result = await runLoad(host, target, options).catch((error: Error) => error);
   await child?.stop();
   if (result instanceof Error) fail(result.message);
-  if (json) console.log(JSON.stringify({ server: endpoint(host, target), ...result }, null, 2));
+  const { requestsPerSecond, p50Ms, p99Ms } = result;
+  if (json) console.log(JSON.stringify({ server, ...result }));
   else {
-    console.log(`${connections} connections x ${size} bytes to ${endpoint(host, target)}:`);
-    console.log(
-      `  ${result.requests} answers in ${result.seconds} s: ${result.requestsPerSecond} req/s`,
-    );
-    console.log(`  latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+    console.log(`${connections} connections x ${size} bytes to ${server}:`);
+    console.log(`  ${result.requests} answers in ${result.seconds} s: ${requestsPerSecond} req/s`);
+    console.log(`  latency p50 ${p50Ms} ms, p99 ${p99Ms} ms`);
   }
 }

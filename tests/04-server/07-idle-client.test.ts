@@ -1,13 +1,13 @@
-// Lesson 06, the idle client (a guard): connections that drip one byte a second stay open on
+// Lesson 07, the idle client (a guard): connections that drip one byte a second stay open on
 // a server whose idle clock any byte resets; an IdleTimer touched only by whole lines closes them.
 import { describe, expect, test } from "bun:test";
-import { drip, idleServer } from "../../04-server/06-idle-client.ts";
+import { drip, idleServer } from "../../04-server/07-idle-client.ts";
 import { runLesson, SLOW_TEST_MS, TcpTestClient, tracker } from "../helpers.ts";
 
 const track = tracker();
-const FILE = "04-server/06-idle-client.ts";
+const FILE = "04-server/07-idle-client.ts";
 
-describe("06-idle-client in-process", () => {
+describe("07-idle-client in-process", () => {
   test(
     "drippers: the naive server closes none, the guarded one closes all",
     async () => {
@@ -36,7 +36,7 @@ describe("06-idle-client in-process", () => {
   });
 });
 
-describe("06-idle-client as a student runs it", () => {
+describe("07-idle-client as a student runs it", () => {
   test(
     "prints both counts, with a number",
     async () => {
