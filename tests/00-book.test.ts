@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { listChapters, listLessons, nextLesson, parseHeader, ROOT } from "../tools/catalog.ts";
-import { ALL_PYTHON_FILES } from "../tools/python-labs.ts";
+import { ALL_PYTHON_FILES, REPLACED_BY_BOOK } from "../tools/python-labs.ts";
 import { renderReadme } from "../tools/readme.ts";
 import { runLesson } from "./helpers.ts";
 
@@ -94,6 +94,15 @@ describe("the catalog", () => {
           });
       }
     }
+  });
+
+  test("every Python lab file has its lesson (or the menu): none is left planned", () => {
+    const claimed = new Set(lessons.flatMap((lesson) => lesson.python));
+    for (const name of ALL_PYTHON_FILES)
+      expect({ name, replaced: claimed.has(name) || name in REPLACED_BY_BOOK }).toEqual({
+        name,
+        replaced: true,
+      });
   });
 
   test("every @run command names its own file", () => {
