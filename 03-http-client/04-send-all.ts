@@ -57,8 +57,6 @@ export async function upload(host: string, port: number, bytes: number) {
   return { ...sent, bytes: body.length, firstLine: reply };
 }
 
-const PRACTICE = new URL("10-practice-server.ts", import.meta.url).href;
-
 if (import.meta.main) {
   const cli = command("03-http-client/04-send-all.ts", "Uploads a body with a sendall loop.", {
     host: flag.host(undefined, "host name or IP address (default: the practice server)"),
@@ -67,7 +65,8 @@ if (import.meta.main) {
     json: flag.bool("print one JSON document instead of text"),
   });
   const args = cli.parse();
-  const { host, port, local } = await peerOrStart(args, { serverFile: PRACTICE, defaultPort: 80 });
+  const serverFile = new URL("10-practice-server.ts", import.meta.url).href;
+  const { host, port, local } = await peerOrStart(args, { serverFile, defaultPort: 80 });
   const sent = await upload(host, port, args.bytes).catch(async (error) =>
     fail(error.code ? await whyConnectFailed(error, host, port) : error.message),
   );

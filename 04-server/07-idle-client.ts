@@ -52,15 +52,11 @@ export async function drip(port: number, count: number, ms: number): Promise<num
   return closed;
 }
 
-const cli = command(
-  "04-server/07-idle-client.ts",
-  "Drips a byte a second into a naive server and a guarded one; counts what each closed.",
-  {
-    clients: flag.whole(20, "dripping connections to each server", { min: 1, max: 1000 }),
-    idle: flag.whole(2, "the servers' idle limit, in seconds", { min: 2, max: 60 }),
-    json: flag.bool("print one JSON document instead of text"),
-  },
-);
+const cli = command("04-server/07-idle-client.ts", "Drips into a naive server and a guarded one", {
+  clients: flag.whole(20, "dripping connections to each server", { min: 1, max: 1000 }),
+  idle: flag.whole(2, "the servers' idle limit, in seconds", { min: 2, max: 60 }),
+  json: flag.bool("print one JSON document instead of text"),
+});
 
 if (import.meta.main) {
   const { clients, idle, json } = cli.parse();

@@ -55,16 +55,12 @@ export async function fetchWelcome(host: string, port: number, timeoutMs = 5000,
 /** The message, and how it came: `reads` is how many `data` events it took. */
 export type Welcome = { server: string; message: string; bytes: number; reads: number; ms: number };
 
-const cli = command(
-  "04-server/10-welcome-client.ts",
-  "Prints a welcome server's message; with no --host or --port, lesson 09's, started for it.",
-  {
-    host: flag.host(undefined, "the server's name or address (default 127.0.0.1)"),
-    port: flag.port(undefined, "its port (default 5000)", { min: 1 }),
-    timeout: flag.decimal(5, "give up after this many seconds", { min: 0.001, max: 3600 }),
-    json: flag.bool("print one JSON document instead of text"),
-  },
-);
+const cli = command("04-server/10-welcome-client.ts", "Prints a welcome server's message.", {
+  host: flag.host(undefined, "the server's name or address (default 127.0.0.1)"),
+  port: flag.port(undefined, "its port (default 5000; neither flag: lesson 09's)", { min: 1 }),
+  timeout: flag.decimal(5, "give up after this many seconds", { min: 0.001, max: 3600 }),
+  json: flag.bool("print one JSON document instead of text"),
+});
 
 if (import.meta.main) {
   const { host, port, timeout, json } = cli.parse();

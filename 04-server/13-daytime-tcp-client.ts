@@ -53,16 +53,12 @@ export async function askDaytime(host: string, port: number, timeoutMs = 5_000) 
 /** More than this is not one line of time: something else answers there. */
 const MAX_ANSWER_BYTES = 4096;
 
-const cli = command(
-  "04-server/13-daytime-tcp-client.ts",
-  "Asks a daytime server (RFC 867) over TCP; with no --host or --port, lesson 12's.",
-  {
-    host: flag.host(undefined, "the server's name or address (default 127.0.0.1)"),
-    port: flag.port(undefined, "its port (default 13, the standard daytime port)", { min: 1 }),
-    timeout: flag.decimal(5, "give up after this many seconds", { min: 0.001, max: 3600 }),
-    json: flag.bool("print one JSON document instead of text"),
-  },
-);
+const cli = command("04-server/13-daytime-tcp-client.ts", "Asks a daytime server over TCP.", {
+  host: flag.host(undefined, "the server's name or address (default 127.0.0.1)"),
+  port: flag.port(undefined, "its port (default 13; neither flag: lesson 12's)", { min: 1 }),
+  timeout: flag.decimal(5, "give up after this many seconds", { min: 0.001, max: 3600 }),
+  json: flag.bool("print one JSON document instead of text"),
+});
 
 if (import.meta.main) {
   const { host, port, timeout, json } = cli.parse();

@@ -53,17 +53,10 @@ export async function silence(ping: boolean, idleMs: number) {
   return { reader, ghost, ghostWasTold: told };
 }
 
-const cli = command(
-  "06-chat/09-keepalive.ts",
-  "Silent members, under a plain idle limit, then under a keepalive.",
-  {
-    idle: flag.decimal(0.5, "seconds of silence before the idle limit, or the PING", {
-      min: 0.1,
-      max: 60,
-    }),
-    json: flag.bool("print one JSON document instead of text"),
-  },
-);
+const cli = command("06-chat/09-keepalive.ts", "Silent members: an idle limit, then a keepalive.", {
+  idle: flag.decimal(0.5, "silent seconds before the close or the PING", { min: 0.1, max: 60 }),
+  json: flag.bool("print one JSON document instead of text"),
+});
 
 if (import.meta.main) {
   const { idle, json } = cli.parse();
@@ -72,10 +65,8 @@ if (import.meta.main) {
   if (json) console.log(JSON.stringify({ idle, plain, keepalive }, null, 2));
   else {
     console.log(`--idle ${idle}: a member who only reads, and a ghost that sends nothing ever`);
-    for (const [name, run] of [
-      ["plain idle limit", plain],
-      ["keepalive", keepalive],
-    ] as const) {
+    const runs = { "plain idle limit": plain, keepalive };
+    for (const [name, run] of Object.entries(runs)) {
       console.log(`  ${name}:`);
       console.log(`    the reader: ${run.reader}`);
       console.log(`    the ghost:  ${run.ghost}, told ${run.ghostWasTold.join(", then ")}`);

@@ -10,7 +10,7 @@
  * know. `--lose 30` pretends that 30% of the acknowledgements were lost on the way back:
  * watch the resends, and the server counting each message once all the same.
  */
-import { command, endpoint, fail, flag, startServer, whyConnectFailed } from "../lib/cli.ts";
+import { command, fail, flag, peerOrStart, whyConnectFailed } from "../lib/cli.ts";
 import { ask } from "../lib/udp.ts";
 import { counterDatagram, UDP_PORT } from "./protocol.ts";
 
@@ -45,16 +45,8 @@ const cli = command(
 
 if (import.meta.main) {
   const flags = cli.parse();
-  const local = flags.host === undefined && flags.port === undefined;
-  const server = local
-    ? await startServer(new URL("12-udp-counter.ts", import.meta.url).href)
-    : undefined;
-  const host = server?.host ?? flags.host ?? "127.0.0.1";
-  const port = server?.udpPort ?? flags.port ?? UDP_PORT;
-  if (server)
-    console.log(
-      `no --host/--port given: started the counter (06-chat/12-udp-counter.ts) in its own process on ${endpoint(host, port)}`,
-    );
+  const serverFile = new URL("12-udp-counter.ts", import.meta.url).href;
+  const { host, port, local } = await peerOrStart(flags, { serverFile, defaultPort: UDP_PORT });
   console.log("type a line and Enter to send it; Ctrl-D ends");
   // The id's first part tells this run's messages from another run's.
   const run = crypto.randomUUID().slice(0, 8);
@@ -78,5 +70,5 @@ if (import.meta.main) {
       );
     }
   }
-  await server?.stop();
+  await local?.stop();
 }

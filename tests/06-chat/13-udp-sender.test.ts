@@ -90,10 +90,12 @@ describe("run as a student would", () => {
   });
 
   test("no --host or --port: it starts the counter in its own process and says so", async () => {
-    const { code, stdout } = await runLesson("06-chat/13-udp-sender.ts", [], { input: "hi\n" });
+    const { code, stdout, stderr } = await runLesson("06-chat/13-udp-sender.ts", [], {
+      input: "hi\n",
+    });
     expect(code).toBe(0);
-    expect(stdout).toMatch(
-      /no --host\/--port given: started the counter \(06-chat\/12-udp-counter\.ts\) in its own process on 127\.0\.0\.1:\d+/,
+    expect(stderr).toMatch(
+      /^no --host or --port: started 06-chat\/12-udp-counter\.ts on 127\.0\.0\.1:\d+ for this run$/m,
     );
     expect(stdout).toMatch(/-1 counted/);
   });
