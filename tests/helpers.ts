@@ -4,8 +4,11 @@
  * time limits, free and closed ports, a private network namespace, probes for optional
  * interop peers, and small fixtures many test files used to copy.
  */
-import { afterEach } from "bun:test";
-import { ROOT } from "../tools/catalog.ts";
+import { afterEach, expect } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseHeader, ROOT } from "../tools/catalog.ts";
+import { runLesson } from "../tools/drive.ts";
 
 export { ROOT };
 export * from "../tools/drive.ts";
@@ -126,3 +129,25 @@ export function logCollector(): {
 /** The sentence lib/cli.ts prints when a server's port is taken (spelled out: tests check words). */
 export const inUse = (port: number, host = "127.0.0.1"): string =>
   `port ${port} on ${host} is already in use: stop the program that holds it, or choose another --port (0 takes any free one)`;
+
+/** `--help` exits 0, and its first line is `usage: ` and the header's @run, to the letter. */
+export async function expectHelpMatchesRun(file: string): Promise<string> {
+  const { run } = parseHeader(readFileSync(join(ROOT, file), "utf8"), file);
+  const { code, stdout, stderr } = await runLesson(file, ["--help"]);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  expect(stdout.split("\n")[0]).toBe(`usage: ${run}`);
+  return stdout;
+}
+
+/** A bad argument: one sentence (`first`), then the usage, exit 2, nothing on stdout. */
+export async function expectUsageError(file: string, args: string[], first: string): Promise<void> {
+  const { code, stdout, stderr } = await runLesson(file, args);
+  expect({ args, code, stdout, first: stderr.split("\n")[0] }).toEqual({
+    args,
+    code: 2,
+    stdout: "",
+    first,
+  });
+  expect(stderr).toContain(`usage: bun run ${file}`);
+  expect(stderr).not.toMatch(/^\s+at /m);
+}

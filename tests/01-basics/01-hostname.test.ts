@@ -12,8 +12,14 @@ import {
   interfaceLine,
 } from "../../01-basics/01-hostname.ts";
 import { canUsePrivateHosts, privateDns, privateHosts } from "../fixtures/private-hosts.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, hostsFile } from "./common.ts";
+import {
+  canUsePrivateNetwork,
+  expectHelpMatchesRun,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+} from "../helpers.ts";
+import { hostsFile } from "./common.ts";
 
 const LESSON = "01-basics/01-hostname.ts";
 const names = [...hostsFile().values()].flat();

@@ -10,8 +10,14 @@ import { resolveName } from "../../01-basics/02-resolve.ts";
 import { SYSTEM_RESOLVER } from "../../01-basics/dns-names.ts";
 import { UsageError } from "../../lib/cli.ts";
 import { canUsePrivateHosts, privateDns, privateHosts } from "../fixtures/private-hosts.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, hostsFile } from "./common.ts";
+import {
+  canUsePrivateNetwork,
+  expectHelpMatchesRun,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+} from "../helpers.ts";
+import { hostsFile } from "./common.ts";
 
 const LESSON = "01-basics/02-resolve.ts";
 const HOSTS = hostsFile();

@@ -8,8 +8,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { askServer } from "../../01-basics/03-dns-server.ts";
 import { answer, type DnsServer, LAB_ZONE, startDnsServer } from "../fixtures/dns-server.ts";
 import { canUsePrivateHosts, privateDns } from "../fixtures/private-hosts.ts";
-import { runLesson, SLOW_TEST_MS, udpRequest } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError } from "./common.ts";
+import {
+  expectHelpMatchesRun,
+  expectUsageError,
+  runLesson,
+  SLOW_TEST_MS,
+  udpRequest,
+} from "../helpers.ts";
 
 const LESSON = "01-basics/03-dns-server.ts";
 const PRIVATE_HOSTS = await canUsePrivateHosts();

@@ -13,8 +13,7 @@ import {
   type ServiceEntry,
 } from "../../01-basics/ports.ts";
 import { Explained, UsageError } from "../../lib/cli.ts";
-import { runLesson } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError } from "./common.ts";
+import { expectHelpMatchesRun, expectUsageError, runLesson } from "../helpers.ts";
 
 const LESSON = "01-basics/04-service-name.ts";
 const SERVICES = [

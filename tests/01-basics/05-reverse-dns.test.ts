@@ -14,8 +14,15 @@ import {
   startDnsServer,
 } from "../fixtures/dns-server.ts";
 import { canUsePrivateHosts, privateDns, privateHosts } from "../fixtures/private-hosts.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, SLOW_TEST_MS } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, hostsFile } from "./common.ts";
+import {
+  canUsePrivateNetwork,
+  expectHelpMatchesRun,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+  SLOW_TEST_MS,
+} from "../helpers.ts";
+import { hostsFile } from "./common.ts";
 
 const LESSON = "01-basics/05-reverse-dns.ts";
 const HOSTS = hostsFile();

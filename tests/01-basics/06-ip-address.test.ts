@@ -10,8 +10,7 @@ import {
   type NetworkReport,
   scopeInWords,
 } from "../../01-basics/ipaddress.ts";
-import { runLesson } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError } from "./common.ts";
+import { expectHelpMatchesRun, expectUsageError, runLesson } from "../helpers.ts";
 import { asJson, BAD_INPUTS, expectedFor } from "./ip-fixture.ts";
 
 const LESSON = "01-basics/06-ip-address.ts";

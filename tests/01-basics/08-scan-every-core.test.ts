@@ -13,12 +13,14 @@ import { silentPort } from "../fixtures/silent-port.ts";
 import {
   canUsePrivateNetwork,
   closedPort,
+  expectHelpMatchesRun,
+  expectUsageError,
   hasCommand,
   PRIVATE_NETWORK,
   runLesson,
   startLesson,
 } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, listen } from "./common.ts";
+import { listen } from "./common.ts";
 
 const LESSON = "01-basics/08-scan-every-core.ts";
 const PRIVATE = await canUsePrivateNetwork();

@@ -10,11 +10,13 @@ import { silentPort } from "../fixtures/silent-port.ts";
 import {
   canUsePrivateNetwork,
   closedPort,
+  expectHelpMatchesRun,
+  expectUsageError,
   hasCommand,
   PRIVATE_NETWORK,
   runLesson,
 } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, listen } from "./common.ts";
+import { listen } from "./common.ts";
 
 const LESSON = "01-basics/09-connection-info.ts";
 const PRIVATE = await canUsePrivateNetwork();

@@ -12,12 +12,14 @@ import { silentPort } from "../fixtures/silent-port.ts";
 import {
   canUsePrivateNetwork,
   closedPort,
+  expectHelpMatchesRun,
+  expectUsageError,
   hasCommand,
   PRIVATE_NETWORK,
   ROOT,
   runLesson,
 } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, listen } from "./common.ts";
+import { listen } from "./common.ts";
 
 const LESSON = "01-basics/10-reachability.ts";
 type Check = Awaited<ReturnType<typeof checkConnection>>;

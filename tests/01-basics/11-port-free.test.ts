@@ -3,8 +3,16 @@
 // lesson's default, only inside a private network namespace, where nothing else listens.
 import { describe, expect, test } from "bun:test";
 import { checkFree, ownAddresses } from "../../01-basics/11-port-free.ts";
-import { canUsePrivateNetwork, closedPort, inUse, PRIVATE_NETWORK, runLesson } from "../helpers.ts";
-import { expectHelpMatchesRun, expectUsageError, listen } from "./common.ts";
+import {
+  canUsePrivateNetwork,
+  closedPort,
+  expectHelpMatchesRun,
+  expectUsageError,
+  inUse,
+  PRIVATE_NETWORK,
+  runLesson,
+} from "../helpers.ts";
+import { listen } from "./common.ts";
 
 const LESSON = "01-basics/11-port-free.ts";
 const PRIVATE = await canUsePrivateNetwork();

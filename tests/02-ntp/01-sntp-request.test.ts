@@ -8,7 +8,13 @@ import { buildRequest, requestTime } from "../../02-ntp/01-sntp-request.ts";
 import { startNtpServer } from "../../02-ntp/05-sntp-server.ts";
 import * as ntp from "../../02-ntp/ntp-packet.ts";
 import { Explained } from "../../lib/cli.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, tracker } from "../helpers.ts";
+import {
+  canUsePrivateNetwork,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+  tracker,
+} from "../helpers.ts";
 import { ERA_1, failure, fakeServer, goodReply } from "./fake-ntp.ts";
 
 const REQUEST = "02-ntp/01-sntp-request.ts";
@@ -141,8 +147,6 @@ describe("run as a student would", () => {
     [["--samples", "2"], "unknown flag --samples: see the list below"],
   ];
   test.each(usageErrors)("%p: one sentence, the usage, exit 2", async (args, sentence) => {
-    const { code, stdout, stderr } = await runLesson(REQUEST, args);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
-    expect(stderr).toStartWith(`${sentence}\n\nusage: bun run ${REQUEST}`);
+    await expectUsageError(REQUEST, args, sentence);
   });
 });

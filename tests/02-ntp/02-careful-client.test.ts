@@ -8,7 +8,13 @@ import { querySntp } from "../../02-ntp/02-careful-client.ts";
 import { startNtpServer } from "../../02-ntp/05-sntp-server.ts";
 import * as ntp from "../../02-ntp/ntp-packet.ts";
 import { Explained } from "../../lib/cli.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, tracker } from "../helpers.ts";
+import {
+  canUsePrivateNetwork,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+  tracker,
+} from "../helpers.ts";
 import { BAD_REPLIES, failure, fakeServer, goodReply, triesOf } from "./fake-ntp.ts";
 
 const CAREFUL = "02-ntp/02-careful-client.ts";
@@ -188,8 +194,6 @@ describe("run as a student would", () => {
     [["--host", "a b"], '--host must be a host name or an IP address (got "a b")'],
   ];
   test.each(usageErrors)("%p: one sentence, the usage, exit 2", async (args, sentence) => {
-    const { code, stdout, stderr } = await runLesson(CAREFUL, args);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
-    expect(stderr).toStartWith(`${sentence}\n\nusage: bun run ${CAREFUL}`);
+    await expectUsageError(CAREFUL, args, sentence);
   });
 });

@@ -7,7 +7,13 @@ import { describe, expect, test } from "bun:test";
 import { offsetAndDelay } from "../../02-ntp/03-clock-offset.ts";
 import { exchange } from "../../02-ntp/ntp-packet.ts";
 import { startNtpServer } from "../../02-ntp/05-sntp-server.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, tracker } from "../helpers.ts";
+import {
+  canUsePrivateNetwork,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+  tracker,
+} from "../helpers.ts";
 import { failure, fakeServer, goodReply, mutate } from "./fake-ntp.ts";
 
 const OFFSET = "02-ntp/03-clock-offset.ts";
@@ -141,8 +147,6 @@ describe("run as a student would", () => {
     [["--samples", "4"], "unknown flag --samples: see the list below"],
   ];
   test.each(usageErrors)("%p: one sentence, the usage, exit 2", async (args, sentence) => {
-    const { code, stdout, stderr } = await runLesson(OFFSET, args);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
-    expect(stderr).toStartWith(`${sentence}\n\nusage: bun run ${OFFSET}`);
+    await expectUsageError(OFFSET, args, sentence);
   });
 });

@@ -6,7 +6,13 @@
 import { describe, expect, test } from "bun:test";
 import { measureOffset } from "../../02-ntp/04-best-of-several.ts";
 import { startNtpServer } from "../../02-ntp/05-sntp-server.ts";
-import { canUsePrivateNetwork, PRIVATE_NETWORK, runLesson, tracker } from "../helpers.ts";
+import {
+  canUsePrivateNetwork,
+  expectUsageError,
+  PRIVATE_NETWORK,
+  runLesson,
+  tracker,
+} from "../helpers.ts";
 import { failure, fakeServer, goodReply } from "./fake-ntp.ts";
 
 const BEST = "02-ntp/04-best-of-several.ts";
@@ -124,8 +130,6 @@ describe("run as a student would", () => {
     [["--timeout", "-1"], '--timeout must be a number from 0.001 to 60 (got "-1")'],
   ];
   test.each(usageErrors)("%p: one sentence, the usage, exit 2", async (args, sentence) => {
-    const { code, stdout, stderr } = await runLesson(BEST, args);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
-    expect(stderr).toStartWith(`${sentence}\n\nusage: bun run ${BEST}`);
+    await expectUsageError(BEST, args, sentence);
   });
 });

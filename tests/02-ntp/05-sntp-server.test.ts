@@ -6,7 +6,15 @@
 import { describe, expect, test } from "bun:test";
 import { answer, startNtpServer } from "../../02-ntp/05-sntp-server.ts";
 import * as ntp from "../../02-ntp/ntp-packet.ts";
-import { inUse, logCollector, runLesson, startLesson, tracker, udpRequest } from "../helpers.ts";
+import {
+  expectUsageError,
+  inUse,
+  logCollector,
+  runLesson,
+  startLesson,
+  tracker,
+  udpRequest,
+} from "../helpers.ts";
 import { clientRequest, failure, now } from "./fake-ntp.ts";
 
 const SERVER = "02-ntp/05-sntp-server.ts";
@@ -225,8 +233,6 @@ describe("run as a student would", () => {
     ],
   ];
   test.each(usageErrors)("%p: one sentence, the usage, exit 2", async (args, sentence) => {
-    const { code, stdout, stderr } = await runLesson(SERVER, ["--port", "0", ...args]);
-    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
-    expect(stderr).toStartWith(`${sentence}\n\nusage: bun run ${SERVER}`);
+    await expectUsageError(SERVER, ["--port", "0", ...args], sentence);
   });
 });
