@@ -224,7 +224,7 @@ for (const lesson of SERVERS) {
             // Another client uses the server all through the hold (for a server that serves
             // one at a time, the one whose turn it is), so its idle limit never sheds it.
             const watching = await watchWhile(host, port, probe, oneAtATime);
-            const held = await attack(["hold", host, port, 2000, 2]);
+            const held = await attack(["hold", host, port, 2000, 1]);
             const other = await watching.stop();
             expect(held.held).toBe(2000);
             expect(other.failure).toBeUndefined();
