@@ -72,26 +72,30 @@ export class LineReader<Line = string> implements Iterable<Line> {
 
   /** The complete lines held so far, each taken out of the reader as it is handed over. */
   *[Symbol.iterator](): Iterator<Line> {
-    while (!this.tooLong) {
-      const end = this.buffer.indexOf(NEWLINE, this.searched);
-      if (end === -1) {
-        this.searched = this.buffer.length;
-        if (this.buffered > this.maxBytes) this.giveUp();
-        return;
-      }
-      const last = end > this.start && this.buffer[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-      if (last - this.start > this.maxBytes) {
-        this.giveUp();
-        return;
-      }
-      const from = this.start;
-      this.start = end + 1;
-      this.searched = this.start;
-      // Text straight from the buffer, without a view of each line first: the hot path of a
-      // server that answers many short lines.
-      if (this.decode === utf8) yield this.buffer.toString("utf8", from, last) as Line;
-      else yield this.decode(this.buffer.subarray(from, last));
+    for (let line = this.take(); line !== undefined; line = this.take()) yield line;
+  }
+
+  /** The next complete line, taken out of the reader, or undefined when none is whole yet. */
+  take(): Line | undefined {
+    if (this.tooLong) return undefined;
+    const end = this.buffer.indexOf(NEWLINE, this.searched);
+    if (end === -1) {
+      this.searched = this.buffer.length;
+      if (this.buffered > this.maxBytes) this.giveUp();
+      return undefined;
     }
+    const last = end > this.start && this.buffer[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
+    if (last - this.start > this.maxBytes) {
+      this.giveUp();
+      return undefined;
+    }
+    const from = this.start;
+    this.start = end + 1;
+    this.searched = this.start;
+    // Text straight from the buffer, without a view of each line first: the hot path of a
+    // server that answers many short lines.
+    if (this.decode === utf8) return this.buffer.toString("utf8", from, last) as Line;
+    return this.decode(this.buffer.subarray(from, last));
   }
 
   /** Bytes held that are not a complete line yet. */
@@ -246,8 +250,10 @@ export class Outbox {
         return;
       }
       if (written > 0) this.lastProgress = performance.now();
+      // The batch's size in bytes: everything queued when it emptied the queue (the usual
+      // case, and no second pass over the text), else counted.
+      const length = this.queue.length === 0 ? this.queued : byteLength(batch);
       this.queued -= written;
-      const length = byteLength(batch);
       if (written < length) {
         // The kernel's buffer is full: keep the rest at the head and wait for `drain`.
         const bytes = typeof batch === "string" ? Buffer.from(batch) : batch;
@@ -299,7 +305,8 @@ export class Outbox {
       if (data === undefined) break;
       this.queue.shift();
       parts.push(data);
-      size += byteLength(data);
+      // Characters for text: a cheap measure, and a batch is large enough either way.
+      size += data.length;
       allText &&= typeof data === "string";
     }
     if (parts.length <= 1) return parts[0];

@@ -77,6 +77,17 @@ describe("LineReader", () => {
     expect([...reader.push(bytes("\n"))]).toEqual(["d"]);
   });
 
+  test("take() hands over one whole line at a time, and undefined until the next is whole", () => {
+    const reader = new LineReader(8);
+    reader.push(bytes("a\r\nbé\nc"));
+    expect([reader.take(), reader.take(), reader.take()]).toEqual(["a", "bé", undefined]);
+    reader.push(bytes("\n"));
+    expect(reader.take()).toBe("c");
+    reader.push(bytes("123456789\n"));
+    expect(reader.take()).toBeUndefined();
+    expect(reader.tooLong).toBe(true);
+  });
+
   test("with (bytes) => bytes it hands over the lines' bytes, unchanged", () => {
     const reader = new LineReader(64, (line) => line);
     const lines = [...reader.push(new Uint8Array([0, 0xff, 10, 0x41, 13, 10]))];
@@ -169,6 +180,28 @@ describe("Outbox", () => {
     expect(socket.halfClosed).toBe(true);
     await Bun.sleep(5);
     expect(socket.terminated).toBe(false);
+  });
+
+  test("multi-byte text cut by a short write: the rest is sent whole, counted in bytes", async () => {
+    const socket = new FakeSocket();
+    socket.room = 5;
+    const outbox = new Outbox(socket as unknown as Writable);
+    const later = outbox.reserve();
+    later("héllo ");
+    outbox.send("wörld");
+    await Promise.resolve();
+    expect(outbox.queuedBytes).toBe(13 - 5);
+    const waiting = outbox.reserve();
+    outbox.send("!");
+    socket.room = 100;
+    outbox.flush();
+    expect(socket.text).toBe("héllo wörld");
+    // "!" waits behind the reply still being computed.
+    expect(outbox.queuedBytes).toBe(1);
+    waiting("?");
+    await Promise.resolve();
+    expect(socket.text).toBe("héllo wörld?!");
+    expect(outbox.queuedBytes).toBe(0);
   });
 
   test("replies sent in one turn leave in one write", async () => {
