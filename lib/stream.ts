@@ -149,7 +149,10 @@ interface Reserved {
 
 type Entry = string | Uint8Array | Reserved;
 
-/** The most one write() is handed at a time when many small replies wait. */
+/**
+ * About the most one write() is handed when many small replies wait. Text is measured in
+ * characters, so a batch of non-ASCII text may be a few times that in bytes.
+ */
 const BATCH_BYTES = 256 * 1024;
 
 /**
@@ -293,7 +296,7 @@ export class Outbox {
     this.flush();
   }
 
-  /** Takes the ready entries at the head of the queue, joined up to BATCH_BYTES. */
+  /** Takes the ready entries at the head of the queue, joined up to about BATCH_BYTES. */
   private takeBatch(): string | Uint8Array | undefined {
     const parts: (string | Uint8Array)[] = [];
     let size = 0;
